@@ -1,0 +1,27 @@
+#!/bin/sh
+# Installs the Debian packages ctlmirror needs to build, run and test, when any is missing.
+# Run as root (or with sudo available); a no-op when everything is already present.
+set -eu
+
+pkgs="build-essential cmake pkg-config libssl-dev libmspack-dev liblmdb-dev libevent-dev
+libcurl4-openssl-dev libcmocka-dev gcab cabextract curl jq python3 openssl"
+
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing:$missing"
+if [ "$(id -u)" -eq 0 ]; then
+    sudo=""
+elif command -v sudo >/dev/null 2>&1; then
+    sudo="sudo"
+else
+    echo "deps: missing packages:$missing; run 'make deps' as root" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing
