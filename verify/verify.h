@@ -1,0 +1,36 @@
+/*
+ * verify.h - does this CTL file verify? (DESIGN.md, "Verification")
+ *
+ * vfy_verify() takes the bytes of a .cab (or a bare .stl), the kind expected,
+ * the pinned anchors and the time T, and fills a struct verdict. It reads no
+ * clock, no file and no network: everything comes in as arguments.
+ */
+#ifndef CTLMIRROR_VERIFY_H
+#define CTLMIRROR_VERIFY_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "verify/anchors.h"
+#include "verify/verdict.h"
+
+struct vfy_params {
+	enum ctl_kind kind;		/* KIND_UNKNOWN: take it from the member name or subjectUsage */
+	time_t at;			/* T: the time the chain must be valid at */
+	const struct anchors *anchors;
+	STACK_OF(X509) *intermediates;	/* extra untrusted CA certificates, or NULL */
+	size_t max_member;		/* 0: CAB_MAX_MEMBER */
+	int keep_entries;		/* copy the entry list into the verdict */
+};
+
+/*
+ * Verifies buf[0..len). Always fills *v (release with verdict_free()), with
+ * as many facts as could be read before the first failing step, and returns
+ * v->reason: VFY_OK only if every step of DESIGN.md holds.
+ */
+enum vfy_reason vfy_verify(const unsigned char *buf, size_t len,
+    const struct vfy_params *p, struct verdict *v);
+
+#endif
