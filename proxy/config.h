@@ -1,0 +1,58 @@
+/*
+ * config.h - ctlmirror.conf: `key = value` lines, `#` comments.
+ *
+ * Every key has an embedded default, so ctlmirror runs with no file at all.
+ * Unknown keys and bad values are errors that name the file and line.
+ * The struct is filled once and passed down; nothing else holds settings.
+ */
+#ifndef CTLMIRROR_CONFIG_H
+#define CTLMIRROR_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_MAX_LIST 16
+#define CONFIG_PATH_MAX 1024
+
+/* Embedded defaults for the directories. */
+#define CONFIG_DEFAULT_STORE "/var/lib/ctlmirror"
+#define CONFIG_DEFAULT_ANCHORS "/etc/ctlmirror/anchors"
+
+struct config {
+	char store[CONFIG_PATH_MAX];		/* LMDB environment directory */
+	char anchors[CONFIG_PATH_MAX];		/* anchor certificates directory */
+	char anchor_pins[CONFIG_MAX_LIST][96];	/* operator-added SHA-256 pins */
+	size_t n_anchor_pins;
+	char intermediates[CONFIG_PATH_MAX];	/* extra intermediates (PEM), "" for none */
+	char listen[CONFIG_MAX_LIST][128];	/* host:port, [v6]:port */
+	size_t n_listen;
+	char upstream[CONFIG_MAX_LIST][512];	/* base URLs, tried in order */
+	size_t n_upstream;
+	char mirror_hosts[CONFIG_MAX_LIST][256];
+	size_t n_mirror_hosts;
+	char flat_prefix[256];
+	char outbound_proxy[512];		/* "" for none */
+	unsigned long poll_interval;		/* seconds; 0 = no polling */
+	unsigned long warn_days;		/* warn this many days before the signer expires */
+	unsigned long stale_after;		/* seconds without a good sync before warning */
+	unsigned long max_connections;
+	unsigned long max_header_size;
+	unsigned long timeout;			/* client read/write timeout, seconds */
+	unsigned long map_size_mb;		/* LMDB map size */
+	char log_format[16];			/* "text" or "json" */
+	char user[64];				/* drop privileges to this user, "" = don't */
+};
+
+/* Fills c with the embedded defaults. */
+void config_defaults(struct config *c);
+
+/*
+ * Reads the file at path over the defaults already in c. Returns 0, or -1
+ * with err (err_len bytes) saying "path:line: what is wrong".
+ */
+int config_load(struct config *c, const char *path, char *err, size_t err_len);
+
+/* Parses text (the file's contents, named name in messages); same contract. */
+int config_parse(struct config *c, const char *name, const char *text,
+    char *err, size_t err_len);
+
+#endif

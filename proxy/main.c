@@ -1,0 +1,66 @@
+/*
+ * main.c - ctlmirror: a verifying mirror for Windows' certificate trust lists.
+ * Dispatches to the admin commands in cli_*.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "proxy/cli.h"
+
+#ifndef CTLMIRROR_VERSION
+#define CTLMIRROR_VERSION "0.1.0"
+#endif
+
+static const struct {
+	const char *name;
+	int (*run)(int, char **);
+	const char *summary;
+} commands[] = {
+	{ "verify", cli_verify, "check CTL files (.cab or .stl) and explain the verdict" },
+};
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+	    "usage: ctlmirror COMMAND [OPTIONS] [ARGS]\n"
+	    "\n"
+	    "A local mirror for the certificate trust lists Windows downloads from\n"
+	    "ctldl.windowsupdate.com: it serves clients only copies whose signatures verify.\n"
+	    "\n"
+	    "Commands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f,
+	    "\n"
+	    "Run 'ctlmirror COMMAND --help' for a command's options.\n"
+	    "Exit status: 0 success, 1 a check failed, 2 usage error, 3 input unreadable.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("ctlmirror %s\n", CTLMIRROR_VERSION);
+		return 0;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "ctlmirror: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}
