@@ -1,0 +1,858 @@
+/*
+ * store.c - every version ever seen, in one LMDB environment (store.h).
+ *
+ * Each public function is one transaction: a read transaction for questions,
+ * one write transaction for a change, so a crash or a full map leaves all of
+ * a change or none of it. The served rule lives in served_txn() alone; every
+ * question that depends on it (served, list, find, admit, gc) calls it inside
+ * its own transaction, so the answer matches the data it was computed from.
+ * Record layouts and single-record access are in store_codec.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+#include <openssl/evp.h>
+
+#include "store/store.h"
+#include "store/store_codec.h"
+
+/* The served version of each kind, as decided once inside a transaction. */
+struct served {
+	int have;
+	int pinned;
+	unsigned char sha256[32];
+};
+
+/*
+ * The served rule's order between two servable copies: nonzero if a wins
+ * over b. Highest sequence; among re-signed copies of one sequence the chain
+ * that ends last (clients stop logging 4107 longest); then the earliest seen.
+ */
+static int
+serves_before(const struct version *a, const struct version *b)
+{
+	int c = store_seq_cmp(a->sequence, b->sequence);
+
+	if (c != 0)
+		return c > 0;
+	if (a->chain_valid_to != b->chain_valid_to)
+		return a->chain_valid_to > b->chain_valid_to;
+	if (a->first_seen != b->first_seen)
+		return a->first_seen < b->first_seen;
+	return a->order < b->order;
+}
+
+/* THE served rule (store.h, store_served): the one place it is decided. */
+static enum store_err
+served_txn(struct store *s, MDB_txn *txn, enum ctl_kind kind,
+    struct version *out, int *pinned)
+{
+	unsigned char sha[32];
+	struct version cur;
+	MDB_cursor *c = NULL;
+	MDB_val k, d;
+	enum store_err e;
+	int rc, have = 0;
+
+	*pinned = 0;
+	e = store_rec_get_pin(s, txn, kind, sha);
+	if (e == STORE_OK) {
+		/* a pin whose version is gone no longer decides */
+		e = store_rec_get_version(s, txn, sha, out);
+		if (e == STORE_OK) {
+			out->status = VS_PINNED;
+			*pinned = 1;
+			goto out;
+		}
+	}
+	if (e != STORE_ERR_NOTFOUND)
+		goto out;
+	if ((rc = mdb_cursor_open(txn, s->versions, &c)) != 0) {
+		e = store_fail(s, rc, "opening the versions");
+		goto out;
+	}
+	while ((rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) == 0) {
+		if (k.mv_size != 32 ||
+		    store_dec_version(k.mv_data, d.mv_data, d.mv_size, &cur) != 0) {
+			e = store_corrupt(s, "version");
+			goto out;
+		}
+		if (cur.kind != kind || cur.reason != VFY_OK || cur.rollback)
+			continue;
+		if (!have || serves_before(&cur, out)) {
+			*out = cur;
+			have = 1;
+		}
+	}
+	if (rc != MDB_NOTFOUND) {
+		e = store_fail(s, rc, "reading the versions");
+		goto out;
+	}
+	if (!have) {
+		store_seterr(s, "no %s version can be served", ctl_kind_str(kind));
+		e = STORE_ERR_NOTFOUND;
+		goto out;
+	}
+	out->status = VS_SERVED;
+	e = STORE_OK;
+out:
+	if (c != NULL)
+		mdb_cursor_close(c);
+	return e;
+}
+
+static enum store_err
+served_all(struct store *s, MDB_txn *txn, struct served ss[KIND_COUNT])
+{
+	struct version v;
+	enum store_err e;
+	int k;
+
+	for (k = 0; k < KIND_COUNT; k++) {
+		memset(&ss[k], 0, sizeof(ss[k]));
+		e = served_txn(s, txn, (enum ctl_kind)k, &v, &ss[k].pinned);
+		if (e == STORE_ERR_NOTFOUND)
+			continue;
+		if (e != STORE_OK)
+			return e;
+		ss[k].have = 1;
+		memcpy(ss[k].sha256, v.sha256, 32);
+	}
+	store_tls_err[0] = '\0';
+	return STORE_OK;
+}
+
+static void
+set_status(struct version *v, const struct served ss[KIND_COUNT])
+{
+	const struct served *sv = &ss[v->kind];
+
+	if (sv->have && memcmp(sv->sha256, v->sha256, 32) == 0)
+		v->status = sv->pinned ? VS_PINNED : VS_SERVED;
+	else if (v->rollback)
+		v->status = VS_ROLLBACK;
+	else if (v->reason != VFY_OK)
+		v->status = VS_QUARANTINED;
+	else
+		v->status = VS_ADMITTED;
+}
+
+/* store_list's order: kind, sequence (as numbers), first seen, admission. */
+static int
+list_cmp(const void *pa, const void *pb)
+{
+	const struct version *a = pa, *b = pb;
+	int c;
+
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	if ((c = store_seq_cmp(a->sequence, b->sequence)) != 0)
+		return c;
+	if (a->first_seen != b->first_seen)
+		return a->first_seen < b->first_seen ? -1 : 1;
+	return (a->order > b->order) - (a->order < b->order);
+}
+
+/* gc's order: kind, then newest first (sequence, then latest seen, then latest admitted). */
+static int
+gc_cmp(const void *pa, const void *pb)
+{
+	const struct version *a = pa, *b = pb;
+
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	return -list_cmp(pa, pb);
+}
+
+/* Read-only open: the directory and data.mdb must be there and readable. */
+static enum store_err
+check_readonly_dir(struct store *s)
+{
+	char path[4096];
+	struct stat st;
+
+	if (stat(s->dir, &st) != 0) {
+		if (errno == ENOENT || errno == ENOTDIR) {
+			store_seterr(s, "store %s does not exist: import a file first "
+			    "(ctlmirror import) or check 'store =' in the config", s->dir);
+			return STORE_ERR_MISSING;
+		}
+		store_seterr(s, "cannot reach store %s: %s: run as the user that owns "
+		    "it or fix its permissions", s->dir, strerror(errno));
+		return STORE_ERR_ACCESS;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		store_seterr(s, "store %s is not a directory: check 'store =' in the "
+		    "config", s->dir);
+		return STORE_ERR_MISSING;
+	}
+	snprintf(path, sizeof(path), "%s/data.mdb", s->dir);
+	if (stat(path, &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
+		store_seterr(s, "store %s has no data.mdb: import a file first "
+		    "(ctlmirror import) or check 'store =' in the config", s->dir);
+		return STORE_ERR_MISSING;
+	}
+	if (access(path, R_OK) != 0) {
+		store_seterr(s, "cannot read %s: %s: run as the user that owns the "
+		    "store or fix its permissions", path, strerror(errno));
+		return STORE_ERR_ACCESS;
+	}
+	return STORE_OK;
+}
+
+/* Writable open: create the directory (one level) and make sure we may write in it. */
+static enum store_err
+prepare_writable_dir(struct store *s)
+{
+	struct stat st;
+
+	if (mkdir(s->dir, 0750) != 0 && errno != EEXIST) {
+		store_seterr(s, "cannot create store directory %s: %s: create it and "
+		    "give it to the user ctlmirror runs as, or check 'store =' "
+		    "in the config", s->dir, strerror(errno));
+		return STORE_ERR_ACCESS;
+	}
+	if (stat(s->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		store_seterr(s, "store %s is not a directory: check 'store =' in the "
+		    "config", s->dir);
+		return STORE_ERR_ACCESS;
+	}
+	if (access(s->dir, W_OK | X_OK) != 0) {
+		store_seterr(s, "store %s is not writable by this user: %s: run as the "
+		    "user that owns it, or fix its permissions", s->dir,
+		    strerror(errno));
+		return STORE_ERR_ACCESS;
+	}
+	return STORE_OK;
+}
+
+/* Opens the named databases and checks (or, new, writes) the schema. */
+static enum store_err
+open_dbs(struct store *s)
+{
+	const struct { const char *name; MDB_dbi *dbi; } dbs[] = {
+		{ "meta", &s->meta }, { "blobs", &s->blobs },
+		{ "versions", &s->versions }, { "pins", &s->pins },
+		{ "certs", &s->certs }, { "upstream", &s->upstream },
+		{ "events", &s->events },
+	};
+	MDB_val k = store_val("schema", 6), d;
+	MDB_txn *txn = NULL;
+	enum store_err e;
+	size_t i;
+	int rc;
+
+	if ((e = store_txn_begin(s, !s->readonly, &txn)) != STORE_OK)
+		goto out;
+	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+		rc = mdb_dbi_open(txn, dbs[i].name, s->readonly ? 0 : MDB_CREATE,
+		    dbs[i].dbi);
+		if (rc == MDB_NOTFOUND) {
+			store_seterr(s, "store %s has no '%s' database: it was not "
+			    "written by ctlmirror (expected schema %s)", s->dir,
+			    dbs[i].name, STORE_SCHEMA);
+			e = STORE_ERR_SCHEMA;
+			goto out;
+		}
+		if (rc != 0) {
+			e = store_fail(s, rc, "opening its databases");
+			goto out;
+		}
+	}
+	rc = mdb_get(txn, s->meta, &k, &d);
+	if (rc == MDB_NOTFOUND && !s->readonly) {
+		/* a new store: say which layout it holds before anything else */
+		d = store_val(STORE_SCHEMA, strlen(STORE_SCHEMA));
+		if ((rc = mdb_put(txn, s->meta, &k, &d, 0)) != 0) {
+			e = store_fail(s, rc, "writing its schema");
+			goto out;
+		}
+	} else if (rc == MDB_NOTFOUND) {
+		store_seterr(s, "store %s has no schema record: it was not written by "
+		    "ctlmirror (expected schema %s)", s->dir, STORE_SCHEMA);
+		e = STORE_ERR_SCHEMA;
+		goto out;
+	} else if (rc != 0) {
+		e = store_fail(s, rc, "reading its schema");
+		goto out;
+	} else if (d.mv_size != strlen(STORE_SCHEMA) ||
+	    memcmp(d.mv_data, STORE_SCHEMA, d.mv_size) != 0) {
+		char found[65];
+		size_t n = d.mv_size < sizeof(found) - 1 ? d.mv_size : sizeof(found) - 1;
+
+		/* the value is not NUL-terminated and may be anything: copy, then tame */
+		memcpy(found, d.mv_data, n);
+		found[n] = '\0';
+		for (i = 0; i < n; i++)
+			if ((unsigned char)found[i] < 0x20 || (unsigned char)found[i] >= 0x7f)
+				found[i] = '?';
+		store_seterr(s, "store %s has schema '%s' but this ctlmirror reads '%s': "
+		    "use the ctlmirror that wrote it, or a new store directory",
+		    s->dir, found, STORE_SCHEMA);
+		e = STORE_ERR_SCHEMA;
+		goto out;
+	}
+	/* committing (read txns too) keeps the database handles for the env */
+	e = store_txn_commit(s, &txn);
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return e;
+}
+
+enum store_err
+store_open(const char *dir, size_t map_size_mb, int readonly,
+    struct store **out, char *err, size_t err_len)
+{
+	struct store *s;
+	enum store_err e;
+	int rc;
+
+	*out = NULL;
+	if (err_len > 0)
+		err[0] = '\0';
+	if ((s = calloc(1, sizeof(*s))) == NULL || (s->dir = strdup(dir)) == NULL) {
+		free(s);
+		snprintf(err, err_len, "out of memory opening store %s", dir);
+		return STORE_ERR_NOMEM;
+	}
+	s->readonly = readonly != 0;
+	e = s->readonly ? check_readonly_dir(s) : prepare_writable_dir(s);
+	if (e != STORE_OK)
+		goto out;
+	if ((rc = mdb_env_create(&s->env)) != 0) {
+		s->env = NULL;
+		e = store_fail(s, rc, "creating the environment");
+		goto out;
+	}
+	if (map_size_mb > SIZE_MAX / STORE_MIB) {
+		store_seterr(s, "map_size_mb %zu is too large", map_size_mb);
+		e = STORE_ERR_REFUSED;
+		goto out;
+	}
+	/* one spare handle above the seven databases store.h lists */
+	if ((rc = mdb_env_set_maxdbs(s->env, 8)) != 0 ||
+	    (map_size_mb > 0 && (rc = mdb_env_set_mapsize(s->env,
+	    map_size_mb * STORE_MIB)) != 0)) {
+		e = store_fail(s, rc, "configuring the environment");
+		goto out;
+	}
+	/* NOTLS: read txns belong to the handle, not the thread (server loop) */
+	rc = mdb_env_open(s->env, dir, MDB_NOTLS | (s->readonly ? MDB_RDONLY : 0),
+	    0640);
+	if (rc == ENOENT) {
+		store_seterr(s, "store %s is incomplete (%s): import a file first "
+		    "(ctlmirror import) or check 'store =' in the config", dir,
+		    mdb_strerror(rc));
+		e = STORE_ERR_MISSING;
+		goto out;
+	}
+	if (rc == EACCES || rc == EPERM || rc == EROFS) {
+		store_seterr(s, "cannot open store %s: %s: run as the user that owns "
+		    "it (readers also need write access to lock.mdb)", dir,
+		    mdb_strerror(rc));
+		e = STORE_ERR_ACCESS;
+		goto out;
+	}
+	if (rc == MDB_VERSION_MISMATCH) {
+		store_seterr(s, "store %s was written with another LMDB format: %s", dir,
+		    mdb_strerror(rc));
+		e = STORE_ERR_SCHEMA;
+		goto out;
+	}
+	if (rc != 0) {
+		e = store_fail(s, rc, "opening it");
+		goto out;
+	}
+	e = open_dbs(s);
+out:
+	if (e != STORE_OK) {
+		snprintf(err, err_len, "%s", store_tls_err);
+		store_close(s);
+		return e;
+	}
+	*out = s;
+	return STORE_OK;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	free(s->dir);
+	free(s);
+}
+
+/* The facts of a verdict, as the version record keeps them. */
+static void
+version_from_verdict(struct version *rec, const unsigned char sha[32],
+    size_t len, const struct verdict *v, time_t now, const char *source)
+{
+	memset(rec, 0, sizeof(*rec));
+	memcpy(rec->sha256, sha, 32);
+	rec->kind = v->kind;
+	store_copy_text(rec->sequence, sizeof(rec->sequence), v->sequence);
+	rec->this_update = v->this_update;
+	rec->next_update = v->next_update;
+	rec->size = len;
+	rec->first_seen = now;
+	store_copy_text(rec->source, sizeof(rec->source), source);
+	rec->reason = v->reason;
+	store_copy_text(rec->detail, sizeof(rec->detail), v->detail);
+	rec->has_chain = v->has_chain != 0;
+	rec->chain_valid_from = v->chain_valid_from;
+	rec->chain_valid_to = v->chain_valid_to;
+	rec->timestamp_verified = v->timestamp_verified != 0;
+	rec->timestamp = v->timestamp;
+	rec->n_entries = v->n_entries > UINT32_MAX ? UINT32_MAX : (uint32_t)v->n_entries;
+	store_copy_text(rec->signer, sizeof(rec->signer), v->signer);
+}
+
+enum store_err
+store_admit(struct store *s, const unsigned char *bytes, size_t len,
+    const struct verdict *v, time_t now, const char *source,
+    enum admit_result *result, struct version *out)
+{
+	unsigned char sha[32];
+	struct version rec, srv;
+	struct store_event ev;
+	MDB_txn *txn = NULL;
+	MDB_val k, d;
+	enum admit_result res;
+	enum store_err e;
+	int rc, pinned;
+	char name[128];
+
+	store_tls_err[0] = '\0';
+	if ((unsigned)v->kind >= KIND_COUNT || (unsigned)v->reason >= VFY_REASON_COUNT) {
+		store_seterr(s, "verdict with kind %d, reason %d cannot be stored",
+		    (int)v->kind, (int)v->reason);
+		return STORE_ERR_REFUSED;
+	}
+	if (EVP_Digest(len ? bytes : (const unsigned char *)"", len, sha, NULL,
+	    EVP_sha256(), NULL) != 1) {
+		store_seterr(s, "SHA-256 of the file failed");
+		return STORE_ERR_NOMEM;
+	}
+	if ((e = store_txn_begin(s, 1, &txn)) != STORE_OK)
+		goto out;
+	e = store_rec_get_version(s, txn, sha, &rec);
+	if (e == STORE_OK) {
+		/* the same bytes again change nothing: the txn is aborted unwritten */
+		struct served ss[KIND_COUNT];
+
+		if ((e = served_all(s, txn, ss)) != STORE_OK)
+			goto out;
+		set_status(&rec, ss);
+		res = ADMIT_DUPLICATE;
+		goto done;
+	}
+	if (e != STORE_ERR_NOTFOUND)
+		goto out;
+
+	version_from_verdict(&rec, sha, len, v, now, source);
+	e = served_txn(s, txn, rec.kind, &srv, &pinned);
+	if (e != STORE_OK && e != STORE_ERR_NOTFOUND)
+		goto out;
+	if (rec.reason != VFY_OK) {
+		res = ADMIT_QUARANTINED;
+		store_make_event(&ev, now, EV_QUARANTINED, &rec, "quarantined (%s) from "
+		    "%s: %s", vfy_reason_str(rec.reason), rec.source, rec.detail);
+	} else if (e == STORE_OK && store_seq_cmp(srv.sequence, rec.sequence) > 0) {
+		/* a stale copy (a CDN edge behind): kept and logged, never served */
+		res = ADMIT_ROLLBACK;
+		rec.rollback = 1;
+		store_make_event(&ev, now, EV_ROLLBACK, &rec, "rollback from %s: sequence "
+		    "%s is older than the served %s", rec.source, rec.sequence,
+		    store_label(&srv, name, sizeof(name)));
+	} else {
+		res = ADMIT_ADMITTED;
+		store_make_event(&ev, now, EV_ADMITTED, &rec, "admitted from %s",
+		    rec.source);
+	}
+	store_tls_err[0] = '\0';
+	if ((e = store_rec_next_order(s, txn, &rec.order)) != STORE_OK)
+		goto out;
+	k = store_val(sha, 32);
+	d = store_val(len ? bytes : (const unsigned char *)"", len);
+	/* a blob without a record (never written by us) is the same bytes: keep it */
+	rc = mdb_put(txn, s->blobs, &k, &d, MDB_NOOVERWRITE);
+	if (rc != 0 && rc != MDB_KEYEXIST) {
+		e = store_fail(s, rc, "writing the file");
+		goto out;
+	}
+	if ((e = store_rec_put_version(s, txn, &rec)) != STORE_OK ||
+	    (e = store_rec_append_event(s, txn, &ev)) != STORE_OK)
+		goto out;
+	if (out != NULL) {
+		struct served ss[KIND_COUNT];
+
+		if ((e = served_all(s, txn, ss)) != STORE_OK)
+			goto out;
+		set_status(&rec, ss);
+	}
+	if ((e = store_txn_commit(s, &txn)) != STORE_OK)
+		goto out;
+done:
+	*result = res;
+	if (out != NULL)
+		*out = rec;
+	e = STORE_OK;
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return e;
+}
+
+enum store_err
+store_served(struct store *s, enum ctl_kind kind, struct version *out,
+    int *pinned)
+{
+	return store_served_blob(s, kind, out, pinned, NULL, NULL);
+}
+
+enum store_err
+store_served_blob(struct store *s, enum ctl_kind kind, struct version *out,
+    int *pinned, unsigned char **buf, size_t *len)
+{
+	struct version v;
+	MDB_txn *txn = NULL;
+	enum store_err e;
+	int pin;
+
+	store_tls_err[0] = '\0';
+	if ((unsigned)kind >= KIND_COUNT) {
+		store_seterr(s, "no such kind %d", (int)kind);
+		return STORE_ERR_NOTFOUND;
+	}
+	if ((e = store_txn_begin(s, 0, &txn)) != STORE_OK)
+		goto out;
+	if ((e = served_txn(s, txn, kind, &v, &pin)) != STORE_OK)
+		goto out;
+	if (buf != NULL && (e = store_rec_copy_blob(s, txn, v.sha256, buf, len)) != STORE_OK) {
+		if (e == STORE_ERR_NOTFOUND) {
+			store_seterr(s, "the served %s version has no stored file: the "
+			    "store is damaged", ctl_kind_str(kind));
+			e = STORE_ERR_CORRUPT;
+		}
+		goto out;
+	}
+	if (out != NULL)
+		*out = v;
+	if (pinned != NULL)
+		*pinned = pin;
+	e = STORE_OK;
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return e;
+}
+
+enum store_err
+store_list(struct store *s, enum ctl_kind kind, struct version **out, size_t *n)
+{
+	struct served ss[KIND_COUNT];
+	struct version *arr = NULL;
+	MDB_txn *txn = NULL;
+	enum store_err e;
+	size_t cnt = 0, i;
+
+	store_tls_err[0] = '\0';
+	*out = NULL;
+	*n = 0;
+	if ((unsigned)kind >= KIND_COUNT) {
+		store_seterr(s, "no such kind %d", (int)kind);
+		return STORE_ERR_REFUSED;
+	}
+	if ((e = store_txn_begin(s, 0, &txn)) != STORE_OK ||
+	    (e = store_rec_load_versions(s, txn, kind == KIND_UNKNOWN, kind,
+	    &arr, &cnt)) != STORE_OK ||
+	    (e = served_all(s, txn, ss)) != STORE_OK)
+		goto out;
+	for (i = 0; i < cnt; i++)
+		set_status(&arr[i], ss);
+	if (cnt > 0)
+		qsort(arr, cnt, sizeof(*arr), list_cmp);
+	*out = arr;
+	*n = cnt;
+	arr = NULL;
+	e = STORE_OK;
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	free(arr);
+	return e;
+}
+
+static int
+is_hex(const char *p)
+{
+	if (*p == '\0')
+		return 0;
+	for (; *p != '\0'; p++)
+		if (strchr("0123456789abcdefABCDEF", *p) == NULL)
+			return 0;
+	return 1;
+}
+
+enum store_err
+store_find(struct store *s, const char *ref, struct version *out)
+{
+	struct served ss[KIND_COUNT];
+	struct version *all = NULL;
+	MDB_txn *txn = NULL;
+	size_t n = 0, i, hits = 0, served_hits = 0, pick = 0, served_pick = 0;
+	size_t rlen = strlen(ref);
+	enum store_err e;
+	char hex[65];
+
+	store_tls_err[0] = '\0';
+	if (!is_hex(ref)) {
+		store_seterr(s, "'%.80s' is neither a sequence number nor a sha256 "
+		    "prefix (hex digits)", ref);
+		return STORE_ERR_REFUSED;
+	}
+	if ((e = store_txn_begin(s, 0, &txn)) != STORE_OK ||
+	    (e = store_rec_load_versions(s, txn, 1, KIND_UNKNOWN, &all, &n)) != STORE_OK ||
+	    (e = served_all(s, txn, ss)) != STORE_OK)
+		goto out;
+	/* a sequence number first: it is what operators read in `versions` */
+	for (i = 0; i < n; i++) {
+		set_status(&all[i], ss);
+		if (all[i].sequence[0] == '\0' ||
+		    store_seq_cmp(all[i].sequence, ref) != 0)
+			continue;
+		pick = i;
+		hits++;
+		if (all[i].status == VS_SERVED || all[i].status == VS_PINNED) {
+			served_pick = i;
+			served_hits++;
+		}
+	}
+	if (hits > 1 && served_hits == 1) {
+		pick = served_pick;
+	} else if (hits > 1) {
+		store_seterr(s, "sequence %.80s matches %zu versions and none of "
+		    "them is served: name one by its sha256 prefix", ref, hits);
+		e = STORE_ERR_AMBIGUOUS;
+		goto out;
+	} else if (hits == 0) {
+		if (rlen < 4) {
+			store_seterr(s, "'%s' is no sequence number here and too "
+			    "short for a sha256 prefix (4 hex digits at least)", ref);
+			e = STORE_ERR_REFUSED;
+			goto out;
+		}
+		for (i = 0; i < n && rlen <= 64; i++) {
+			store_hex(hex, all[i].sha256, 32, 0);
+			if (strncasecmp(hex, ref, rlen) == 0) {
+				pick = i;
+				hits++;
+			}
+		}
+		if (hits == 0) {
+			store_seterr(s, "no version has sequence or sha256 prefix "
+			    "%.80s", ref);
+			e = STORE_ERR_NOTFOUND;
+			goto out;
+		}
+		if (hits > 1) {
+			store_seterr(s, "sha256 prefix %s matches %zu versions: give "
+			    "more digits", ref, hits);
+			e = STORE_ERR_AMBIGUOUS;
+			goto out;
+		}
+	}
+	*out = all[pick];
+	e = STORE_OK;
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	free(all);
+	return e;
+}
+
+enum store_err
+store_blob(struct store *s, const unsigned char sha256[32], unsigned char **buf,
+    size_t *len)
+{
+	MDB_txn *txn = NULL;
+	enum store_err e;
+
+	store_tls_err[0] = '\0';
+	if ((e = store_txn_begin(s, 0, &txn)) == STORE_OK)
+		e = store_rec_copy_blob(s, txn, sha256, buf, len);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return e;
+}
+
+enum store_err
+store_pin(struct store *s, const unsigned char sha256[32], time_t now)
+{
+	struct store_event ev;
+	struct version v;
+	MDB_txn *txn = NULL;
+	MDB_val k, d;
+	unsigned char kb;
+	enum store_err e;
+	char name[128], hex[65];
+	int rc;
+
+	store_tls_err[0] = '\0';
+	if ((e = store_txn_begin(s, 1, &txn)) != STORE_OK)
+		goto out;
+	if ((e = store_rec_get_version(s, txn, sha256, &v)) != STORE_OK) {
+		if (e == STORE_ERR_NOTFOUND) {
+			store_hex(hex, sha256, 32, 0);
+			store_seterr(s, "no version with sha256 %s", hex);
+		}
+		goto out;
+	}
+	/* a pin overrides the served rule, never verification */
+	if (v.reason != VFY_OK) {
+		store_seterr(s, "version %s is quarantined (%s): only admitted "
+		    "versions can be pinned", store_label(&v, name, sizeof(name)),
+		    vfy_reason_str(v.reason));
+		e = STORE_ERR_REFUSED;
+		goto out;
+	}
+	if (v.rollback) {
+		store_seterr(s, "version %s is a rollback (older than the served "
+		    "version when it was first seen): only admitted versions "
+		    "can be pinned", store_label(&v, name, sizeof(name)));
+		e = STORE_ERR_REFUSED;
+		goto out;
+	}
+	kb = (unsigned char)v.kind;
+	k = store_val(&kb, 1);
+	d = store_val(v.sha256, 32);
+	if ((rc = mdb_put(txn, s->pins, &k, &d, 0)) != 0) {
+		e = store_fail(s, rc, "writing the pin");
+		goto out;
+	}
+	store_make_event(&ev, now, EV_PINNED, &v, "pinned %s: served until unpinned",
+	    store_label(&v, name, sizeof(name)));
+	if ((e = store_rec_append_event(s, txn, &ev)) != STORE_OK)
+		goto out;
+	e = store_txn_commit(s, &txn);
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return e;
+}
+
+enum store_err
+store_unpin(struct store *s, enum ctl_kind kind, time_t now)
+{
+	struct store_event ev;
+	struct version v;
+	MDB_txn *txn = NULL;
+	MDB_val k;
+	unsigned char kb = (unsigned char)kind, sha[32];
+	enum store_err e;
+	int rc;
+
+	store_tls_err[0] = '\0';
+	if ((e = store_txn_begin(s, 1, &txn)) != STORE_OK)
+		goto out;
+	if ((unsigned)kind >= KIND_COUNT ||
+	    (e = store_rec_get_pin(s, txn, kind, sha)) == STORE_ERR_NOTFOUND) {
+		store_seterr(s, "no %s version is pinned", ctl_kind_str(kind));
+		e = STORE_ERR_NOTFOUND;
+		goto out;
+	}
+	if (e != STORE_OK)
+		goto out;
+	k = store_val(&kb, 1);
+	if ((rc = mdb_del(txn, s->pins, &k, NULL)) != 0) {
+		e = store_fail(s, rc, "removing the pin");
+		goto out;
+	}
+	/* the event names the version that was pinned, even if gc removed it */
+	e = store_rec_get_version(s, txn, sha, &v);
+	if (e == STORE_ERR_NOTFOUND) {
+		memset(&v, 0, sizeof(v));
+		memcpy(v.sha256, sha, 32);
+		v.kind = kind;
+	} else if (e != STORE_OK) {
+		goto out;
+	}
+	store_make_event(&ev, now, EV_UNPINNED, &v, "unpinned %s: the newest "
+	    "admitted version is served again", ctl_kind_str(kind));
+	if ((e = store_rec_append_event(s, txn, &ev)) != STORE_OK)
+		goto out;
+	e = store_txn_commit(s, &txn);
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return e;
+}
+
+enum store_err
+store_gc(struct store *s, size_t keep, time_t now, size_t *removed)
+{
+	struct served ss[KIND_COUNT];
+	struct store_event ev;
+	struct version *all = NULL;
+	MDB_txn *txn = NULL;
+	MDB_val k;
+	size_t n = 0, i, rank = 0, cnt = 0;
+	enum store_err e;
+	char name[128];
+	int rc;
+
+	store_tls_err[0] = '\0';
+	*removed = 0;
+	if ((e = store_txn_begin(s, 1, &txn)) != STORE_OK ||
+	    (e = store_rec_load_versions(s, txn, 1, KIND_UNKNOWN, &all, &n)) != STORE_OK ||
+	    (e = served_all(s, txn, ss)) != STORE_OK)
+		goto out;
+	if (n > 0)
+		qsort(all, n, sizeof(*all), gc_cmp);
+	for (i = 0; i < n; i++) {
+		/* rank = place among its kind, newest first */
+		rank = i > 0 && all[i - 1].kind == all[i].kind ? rank + 1 : 0;
+		set_status(&all[i], ss);
+		/* the served version is the pinned one when a pin decides */
+		if (rank < keep || all[i].status == VS_SERVED ||
+		    all[i].status == VS_PINNED)
+			continue;
+		k = store_val(all[i].sha256, 32);
+		if ((rc = mdb_del(txn, s->versions, &k, NULL)) != 0) {
+			e = store_fail(s, rc, "removing a version");
+			goto out;
+		}
+		/* the blob is keyed by the same sha256 and belongs to this record only */
+		if ((rc = mdb_del(txn, s->blobs, &k, NULL)) != 0 && rc != MDB_NOTFOUND) {
+			e = store_fail(s, rc, "removing a file");
+			goto out;
+		}
+		store_make_event(&ev, now, EV_GC, &all[i], "gc removed %s %s %s, "
+		    "keeping the newest %zu", version_status_str(all[i].status),
+		    ctl_kind_str(all[i].kind), store_label(&all[i], name,
+		    sizeof(name)), keep);
+		if ((e = store_rec_append_event(s, txn, &ev)) != STORE_OK)
+			goto out;
+		cnt++;
+	}
+	/* nothing to remove: abort, so the generation does not move */
+	if (cnt > 0 && (e = store_txn_commit(s, &txn)) != STORE_OK)
+		goto out;
+	*removed = cnt;
+	e = STORE_OK;
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	free(all);
+	return e;
+}
