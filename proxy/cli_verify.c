@@ -9,25 +9,21 @@
 #include <time.h>
 
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include "proxy/cli.h"
-#include "proxy/config.h"
 #include "proxy/fileio.h"
 #include "proxy/json.h"
 #include "verify/cab.h"
 #include "verify/isotime.h"
 #include "verify/verify.h"
 
-/* A CTL file is under 1 MB in practice; twice the member bound leaves room for odd CABs. */
-#define VERIFY_FILE_MAX (2 * CAB_MAX_MEMBER)
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: ctlmirror verify [-c CONFIG] [--json] [--at ISO8601] [--anchors DIR] [--pin SHA256]...\n"
-	    "                        [--intermediates PEMFILE] [--kind authroot|disallowed|pinrules] FILE...\n"
+	    "                        [--kind authroot|disallowed|pinrules] FILE...\n"
 	    "\n"
 	    "Checks each FILE (an authrootstl.cab-style CAB, or a bare .stl) as Windows would:\n"
 	    "CAB, PKCS#7 SignedData over a CTL, digest, signature, chain to a pinned Microsoft\n"
@@ -40,7 +36,6 @@ usage(FILE *f)
 	    "  --anchors DIR   directory of anchor certificates, PEM or DER (default %s);\n"
 	    "                  a certificate is used only if its SHA-256 matches a pin\n"
 	    "  --pin SHA256    also trust an anchor with this SHA-256 fingerprint (repeatable)\n"
-	    "  --intermediates FILE  extra intermediate CA certificates (PEM) for chain building\n"
 	    "  --kind KIND     the list the file must be; default: from the CAB member name\n"
 	    "                  or the CTL's subjectUsage\n"
 	    "\n"
@@ -49,22 +44,12 @@ usage(FILE *f)
 }
 
 static void
-hex(const unsigned char *p, size_t n, char *out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", p[i]);
-	out[2 * n] = '\0';
-}
-
-static void
 print_json(const char *file, const char *sha256, const struct verdict *v)
 {
 	struct json j;
 	char digest[2 * EVP_MAX_MD_SIZE + 1];
 
-	hex(v->content_digest, v->content_digest_len, digest);
+	cli_hex(v->content_digest, v->content_digest_len, digest);
 	json_init(&j, stdout);
 	json_begin(&j, NULL, '{');
 	json_str(&j, "file", file);
@@ -135,106 +120,36 @@ print_human(const char *file, const struct verdict *v)
 		    isotime_format(v->verified_at, a, sizeof(a)));
 }
 
-static int
-load_intermediates(const char *path, STACK_OF(X509) **out)
-{
-	unsigned char *buf;
-	size_t len;
-	BIO *bio;
-	X509 *c;
-	int err;
-
-	if ((err = fileio_read(path, 4 * 1024 * 1024, &buf, &len)) != 0)
-		return err;
-	*out = sk_X509_new_null();
-	bio = BIO_new_mem_buf(buf, (int)len);
-	while (bio != NULL && *out != NULL &&
-	    (c = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
-		if (!sk_X509_push(*out, c))
-			X509_free(c);
-	BIO_free(bio);
-	free(buf);
-	return *out == NULL ? ENOMEM : 0;
-}
-
 int
 cli_verify(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "at", required_argument, NULL, 't' },
-		{ "anchors", required_argument, NULL, 'a' },
-		{ "pin", required_argument, NULL, 'p' },
-		{ "intermediates", required_argument, NULL, 'i' },
-		{ "kind", required_argument, NULL, 'k' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct cli_opts o;
+	struct cli_trust_opts t;
+	struct config cfg;
 	struct anchors anchors;
 	struct vfy_params params;
-	struct config cfg;
-	const char *anchors_dir = NULL, *inter = NULL;
-	char cfg_err[512];
-	int json = 0, c, i, status = 0, err;
-	size_t kept, k;
-
-	config_defaults(&cfg);
+	int i, status = 0, err;
 
 	memset(&params, 0, sizeof(params));
-	params.at = time(NULL);	/* the CLI's "now"; verify/ itself never reads the clock */
-	if (anchors_init(&anchors) != ANCHORS_OK) {
+	memset(&t, 0, sizeof(t));
+	if (anchors_init(&anchors) != ANCHORS_OK ||
+	    (t.pins = calloc((size_t)argc, sizeof(*t.pins))) == NULL) {
 		fprintf(stderr, "ctlmirror verify: out of memory\n");
 		return EXIT_IO;
 	}
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			if (config_load(&cfg, optarg, cfg_err, sizeof(cfg_err)) != 0) {
-				fprintf(stderr, "ctlmirror verify: %s\n", cfg_err);
-				status = EXIT_USAGE;
-				goto out;
-			}
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 't':
-			if (!isotime_parse(optarg, &params.at)) {
-				fprintf(stderr, "ctlmirror verify: --at '%s' is not an ISO 8601 time\n", optarg);
-				status = EXIT_USAGE;
-				goto out;
-			}
-			break;
-		case 'a':
-			anchors_dir = optarg;
-			break;
-		case 'p':
-			if (anchors_add_pin(&anchors, optarg) != ANCHORS_OK) {
-				fprintf(stderr, "ctlmirror verify: --pin '%s' is not a SHA-256 fingerprint (64 hex digits)\n", optarg);
-				status = EXIT_USAGE;
-				goto out;
-			}
-			break;
-		case 'i':
-			inter = optarg;
-			break;
-		case 'k':
-			if ((params.kind = ctl_kind_parse(optarg)) == KIND_UNKNOWN) {
-				fprintf(stderr, "ctlmirror verify: --kind must be authroot, disallowed or pinrules\n");
-				status = EXIT_USAGE;
-				goto out;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			goto out;
-		default:
-			usage(stderr);
-			status = EXIT_USAGE;
-			goto out;
-		}
+	status = cli_parse(argc, argv, cli_trust_options, cli_take_trust, &t,
+	    &o, &cfg, "verify", usage);
+	if (status != 0) {
+		status = status < 0 ? 0 : status;
+		goto out;
+	}
+	params.at = time(NULL);	/* the CLI's "now"; verify/ itself never reads the clock */
+	if (t.at != NULL && (status = cli_time(t.at, &params.at, "verify")) != 0)
+		goto out;
+	if (t.kind != NULL && (params.kind = ctl_kind_parse(t.kind)) == KIND_UNKNOWN) {
+		fprintf(stderr, "ctlmirror verify: --kind must be authroot, disallowed or pinrules\n");
+		status = EXIT_USAGE;
+		goto out;
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "ctlmirror verify: no FILE given\n");
@@ -242,32 +157,10 @@ cli_verify(int argc, char **argv)
 		status = EXIT_USAGE;
 		goto out;
 	}
-	if (anchors_dir == NULL)
-		anchors_dir = cfg.anchors;
-	if (inter == NULL && cfg.intermediates[0] != '\0')
-		inter = cfg.intermediates;
-	for (k = 0; k < cfg.n_anchor_pins; k++) {
-		if (anchors_add_pin(&anchors, cfg.anchor_pins[k]) != ANCHORS_OK) {
-			fprintf(stderr, "ctlmirror verify: anchor_pin '%s' is not a SHA-256 fingerprint\n",
-			    cfg.anchor_pins[k]);
-			status = EXIT_USAGE;
-			goto out;
-		}
-	}
-	if ((err = fileio_load_anchors(anchors_dir, &anchors, &kept)) != 0) {
-		fprintf(stderr, "ctlmirror verify: cannot read anchors directory %s: %s\n",
-		    anchors_dir, strerror(err));
-		status = EXIT_IO;
+	status = cli_trust_load(&cfg, t.anchors, t.pins, t.n_pins, &anchors,
+	    &params.intermediates, "verify");
+	if (status != 0)
 		goto out;
-	}
-	if (kept == 0)
-		fprintf(stderr, "ctlmirror verify: warning: no certificate in %s matches a pinned anchor; "
-		    "nothing can verify\n", anchors_dir);
-	if (inter != NULL && (err = load_intermediates(inter, &params.intermediates)) != 0) {
-		fprintf(stderr, "ctlmirror verify: cannot read %s: %s\n", inter, strerror(err));
-		status = EXIT_IO;
-		goto out;
-	}
 	params.anchors = &anchors;
 
 	for (i = optind; i < argc; i++) {
@@ -276,7 +169,7 @@ cli_verify(int argc, char **argv)
 		char sha[65];
 		size_t len = 0;
 
-		err = fileio_read(argv[i], VERIFY_FILE_MAX, &buf, &len);
+		err = fileio_read(argv[i], CLI_FILE_MAX, &buf, &len);
 		if (err != 0 && err != EFBIG) {
 			fprintf(stderr, "ctlmirror verify: cannot read %s: %s\n", argv[i], strerror(err));
 			status = EXIT_IO;
@@ -287,14 +180,14 @@ cli_verify(int argc, char **argv)
 			v.reason = VFY_CAB_MALFORMED;
 			v.verified_at = params.at;
 			snprintf(v.detail, sizeof(v.detail), "file is larger than %u bytes",
-			    VERIFY_FILE_MAX);
+			    CLI_FILE_MAX);
 			sha[0] = '\0';
 		} else {
 			vfy_verify(buf, len, &params, &v);
 			EVP_Digest(buf, len, md, NULL, EVP_sha256(), NULL);
-			hex(md, sizeof(md), sha);
+			cli_hex(md, sizeof(md), sha);
 		}
-		if (json)
+		if (o.json)
 			print_json(argv[i], sha[0] ? sha : NULL, &v);
 		else
 			print_human(argv[i], &v);
@@ -304,6 +197,7 @@ cli_verify(int argc, char **argv)
 		free(buf);
 	}
 out:
+	free(t.pins);
 	sk_X509_pop_free(params.intermediates, X509_free);
 	anchors_free(&anchors);
 	return status;

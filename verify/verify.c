@@ -280,3 +280,24 @@ out:
 	ERR_clear_error();
 	return rc;
 }
+
+enum vfy_reason
+vfy_read_entries(const unsigned char *buf, size_t len, enum ctl_kind kind,
+    struct verdict *v)
+{
+	struct anchors none;
+	struct vfy_params p;
+	enum vfy_reason rc;
+
+	memset(&p, 0, sizeof(p));
+	if (anchors_init(&none) != ANCHORS_OK) {
+		memset(v, 0, sizeof(*v));
+		return v->reason = VFY_INTERNAL;
+	}
+	p.kind = kind;
+	p.anchors = &none;
+	p.keep_entries = 1;
+	rc = vfy_verify(buf, len, &p, v);
+	anchors_free(&none);
+	return rc;
+}

@@ -33,4 +33,12 @@ struct vfy_params {
 enum vfy_reason vfy_verify(const unsigned char *buf, size_t len,
     const struct vfy_params *p, struct verdict *v);
 
+/*
+ * Reads a CTL file's facts and entries without judging its trust (no anchors:
+ * the reason is at best NO_CHAIN). For listing and comparing stored versions.
+ * Release v with verdict_free(); v->entries is NULL if the CTL did not parse.
+ */
+enum vfy_reason vfy_read_entries(const unsigned char *buf, size_t len,
+    enum ctl_kind kind, struct verdict *v);
+
 #endif

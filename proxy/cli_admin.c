@@ -1,0 +1,207 @@
+/*
+ * cli_admin.c - the commands that change the store or write files:
+ * pin, unpin, gc, export.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy/cli.h"
+#include "proxy/export.h"
+
+/* ---- pin / unpin ---- */
+
+static void
+pin_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: ctlmirror pin [-c CONFIG] [--store DIR] VERSION\n"
+	    "\n"
+	    "Serves VERSION (a sequence number or a sha256 prefix) for its kind until\n"
+	    "'ctlmirror unpin', whatever newer versions arrive. Only admitted versions\n"
+	    "can be pinned: a quarantined copy or a rollback is refused with its reason.\n");
+}
+
+int
+cli_pin(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct config cfg;
+	struct store *s = NULL;
+	struct version v;
+	enum store_err err;
+	int status;
+
+	status = cli_parse(argc, argv, NULL, NULL, NULL, &o, &cfg, "pin", pin_usage);
+	if (status != 0)
+		return status < 0 ? 0 : status;
+	if (optind != argc - 1) {
+		pin_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if ((status = cli_store_open(&cfg, 0, &s, "pin")) != 0)
+		return status;
+	if ((err = store_find(s, argv[optind], &v)) != STORE_OK ||
+	    (err = store_pin(s, v.sha256, time(NULL))) != STORE_OK) {
+		status = cli_store_fail(s, err, "pin");
+		goto out;
+	}
+	printf("pinned %s %s: it is served until 'ctlmirror unpin --kind %s'\n",
+	    ctl_kind_str(v.kind), v.sequence, ctl_kind_str(v.kind));
+out:
+	store_close(s);
+	return status;
+}
+
+static void
+unpin_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: ctlmirror unpin [-c CONFIG] [--store DIR] [--kind K]\n"
+	    "\n"
+	    "Removes the pin of kind K (default authroot): the newest verified version is\n"
+	    "served again.\n");
+}
+
+int
+cli_unpin(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct config cfg;
+	struct store *s = NULL;
+	enum ctl_kind kind = KIND_AUTHROOT;
+	enum store_err err;
+	int status;
+
+	status = cli_parse(argc, argv, cli_kind_option, cli_take_kind, &kind, &o, &cfg, "unpin", unpin_usage);
+	if (status != 0)
+		return status < 0 ? 0 : status;
+	if (optind != argc) {
+		unpin_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if ((status = cli_store_open(&cfg, 0, &s, "unpin")) != 0)
+		return status;
+	if ((err = store_unpin(s, kind, time(NULL))) != STORE_OK) {
+		if (err == STORE_ERR_NOTFOUND)
+			fprintf(stderr, "ctlmirror unpin: no %s version is pinned\n", ctl_kind_str(kind));
+		status = err == STORE_ERR_NOTFOUND ? 1 : cli_store_fail(s, err, "unpin");
+		goto out;
+	}
+	printf("unpinned %s: the newest verified version is served\n", ctl_kind_str(kind));
+out:
+	store_close(s);
+	return status;
+}
+
+/* ---- gc ---- */
+
+static void
+gc_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: ctlmirror gc [-c CONFIG] [--store DIR] [--keep N]\n"
+	    "\n"
+	    "Removes old versions and their files, keeping for each kind the served, the\n"
+	    "pinned and the newest N versions (default 3).\n");
+}
+
+static int
+take_keep(int c, const char *arg, void *ctx)
+{
+	char *end;
+	unsigned long n;
+
+	if (c != 'k')
+		return EXIT_USAGE;
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (errno != 0 || *end != '\0' || *arg == '-' || *arg == '\0' || n > 1000000) {
+		fprintf(stderr, "ctlmirror gc: --keep takes a number\n");
+		return EXIT_USAGE;
+	}
+	*(size_t *)ctx = n;
+	return 0;
+}
+
+int
+cli_gc(int argc, char **argv)
+{
+	static const struct option extra[] = {
+		{ "keep", required_argument, NULL, 'k' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_opts o;
+	struct config cfg;
+	struct store *s = NULL;
+	size_t keep = 3, removed = 0;
+	enum store_err err;
+	int status;
+
+	status = cli_parse(argc, argv, extra, take_keep, &keep, &o, &cfg, "gc", gc_usage);
+	if (status != 0)
+		return status < 0 ? 0 : status;
+	if (optind != argc) {
+		gc_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if ((status = cli_store_open(&cfg, 0, &s, "gc")) != 0)
+		return status;
+	if ((err = store_gc(s, keep, time(NULL), &removed)) != STORE_OK) {
+		status = cli_store_fail(s, err, "gc");
+		goto out;
+	}
+	printf("removed %zu version%s\n", removed, removed == 1 ? "" : "s");
+out:
+	store_close(s);
+	return status;
+}
+
+/* ---- export ---- */
+
+static void
+export_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: ctlmirror export [-c CONFIG] [--store DIR] DIR\n"
+	    "\n"
+	    "Writes the served files (authrootstl.cab, authrootseq.txt,\n"
+	    "disallowedcertstl.cab, pinrulesstl.cab and the listed roots' <SHA1>.crt that\n"
+	    "are in the store) to DIR, for any web server or file share to serve as\n"
+	    "RootDirURL. The tree is built beside DIR and renamed into place: DIR is never\n"
+	    "half-written.\n");
+}
+
+int
+cli_export(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct config cfg;
+	struct store *s = NULL;
+	struct export_result r;
+	char err[512];
+	int status;
+
+	status = cli_parse(argc, argv, NULL, NULL, NULL, &o, &cfg, "export", export_usage);
+	if (status != 0)
+		return status < 0 ? 0 : status;
+	if (optind != argc - 1) {
+		export_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if ((status = cli_store_open(&cfg, 1, &s, "export")) != 0)
+		return status;
+	if (export_tree(s, argv[optind], &r, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ctlmirror export: %s\n", err);
+		status = EXIT_IO;
+		goto out;
+	}
+	printf("exported %zu list%s and %zu root certificate%s to %s\n", r.lists,
+	    r.lists == 1 ? "" : "s", r.certs, r.certs == 1 ? "" : "s", argv[optind]);
+	if (r.lists == 0)
+		fprintf(stderr, "ctlmirror export: warning: nothing is servable; the tree is empty\n");
+out:
+	store_close(s);
+	return status;
+}

@@ -1,0 +1,287 @@
+/*
+ * cli_common.c - what the admin commands share: config, store, trust, output.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/pem.h>
+
+#include "proxy/cli.h"
+#include "proxy/fileio.h"
+#include "verify/isotime.h"
+
+int
+cli_config(struct config *cfg, const char *path, const char *cmd)
+{
+	char err[512];
+
+	if (path == NULL)
+		return 0;
+	if (config_load(cfg, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ctlmirror %s: %s\n", cmd, err);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+int
+cli_common_option(int c, struct cli_opts *o)
+{
+	switch (c) {
+	case 'c':
+		o->config = optarg;
+		return 1;
+	case 'S':
+		o->store = optarg;
+		return 1;
+	case 'j':
+		o->json = 1;
+		return 1;
+	case 'h':
+		o->help = 1;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
+cli_setup(const struct cli_opts *o, struct config *cfg, const char *cmd,
+    void (*usage)(FILE *))
+{
+	int rc;
+
+	if (o->help) {
+		usage(stdout);
+		return -1;
+	}
+	config_defaults(cfg);
+	if ((rc = cli_config(cfg, o->config, cmd)) != 0)
+		return rc;
+	if (o->store != NULL) {
+		if (strlen(o->store) >= sizeof(cfg->store)) {
+			fprintf(stderr, "ctlmirror %s: --store path too long\n", cmd);
+			return EXIT_USAGE;
+		}
+		snprintf(cfg->store, sizeof(cfg->store), "%s", o->store);
+	}
+	return 0;
+}
+
+int
+cli_parse(int argc, char **argv, const struct option *extra, cli_take_fn take,
+    void *ctx, struct cli_opts *o, struct config *cfg, const char *cmd,
+    void (*usage)(FILE *))
+{
+	static const struct option common[] = { CLI_COMMON_OPTIONS };
+	struct option all[32];
+	size_t n = 0, i;
+	int c, rc;
+
+	for (i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+		all[n++] = common[i];
+	for (i = 0; extra != NULL && extra[i].name != NULL && n < 31; i++)
+		all[n++] = extra[i];
+	memset(&all[n], 0, sizeof(all[n]));
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, all, NULL)) != -1) {
+		if (cli_common_option(c, o))
+			continue;
+		if (c == '?' || c == ':' || take == NULL) {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+		if ((rc = take(c, optarg, ctx)) != 0)
+			return rc;
+	}
+	return cli_setup(o, cfg, cmd, usage);
+}
+
+const struct option cli_kind_option[] = {
+	{ "kind", required_argument, NULL, 'k' },
+	{ NULL, 0, NULL, 0 },
+};
+
+int
+cli_take_kind(int c, const char *arg, void *ctx)
+{
+	enum ctl_kind *kind = ctx;
+
+	if (c != 'k' || (*kind = ctl_kind_parse(arg)) == KIND_UNKNOWN) {
+		fprintf(stderr, "ctlmirror: --kind must be authroot, disallowed or pinrules\n");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+const struct option cli_trust_options[] = {
+	{ "at", required_argument, NULL, 't' },
+	{ "anchors", required_argument, NULL, 'a' },
+	{ "pin", required_argument, NULL, 'p' },
+	{ "kind", required_argument, NULL, 'k' },
+	{ NULL, 0, NULL, 0 },
+};
+
+int
+cli_take_trust(int c, const char *arg, void *ctx)
+{
+	struct cli_trust_opts *t = ctx;
+
+	switch (c) {
+	case 't':
+		t->at = arg;
+		return 0;
+	case 'a':
+		t->anchors = arg;
+		return 0;
+	case 'p':
+		t->pins[t->n_pins++] = (char *)arg;
+		return 0;
+	case 'k':
+		t->kind = arg;
+		return 0;
+	default:
+		return EXIT_USAGE;
+	}
+}
+
+int
+cli_store_open(const struct config *cfg, int readonly, struct store **s,
+    const char *cmd)
+{
+	char err[512];
+	enum store_err rc;
+
+	rc = store_open(cfg->store, cfg->map_size_mb, readonly, s, err, sizeof(err));
+	if (rc != STORE_OK) {
+		fprintf(stderr, "ctlmirror %s: %s\n", cmd, err);
+		return EXIT_IO;
+	}
+	return 0;
+}
+
+static int
+load_intermediates(const char *path, STACK_OF(X509) **out)
+{
+	unsigned char *buf;
+	size_t len;
+	BIO *bio;
+	X509 *c;
+	int err;
+
+	if ((err = fileio_read(path, 4 * 1024 * 1024, &buf, &len)) != 0)
+		return err;
+	*out = sk_X509_new_null();
+	bio = BIO_new_mem_buf(buf, (int)len);
+	while (bio != NULL && *out != NULL &&
+	    (c = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
+		if (!sk_X509_push(*out, c))
+			X509_free(c);
+	BIO_free(bio);
+	free(buf);
+	return *out == NULL ? ENOMEM : 0;
+}
+
+int
+cli_trust_load(const struct config *cfg, const char *dir, char *const *pins,
+    size_t n_pins, struct anchors *a, STACK_OF(X509) **intermediates,
+    const char *cmd)
+{
+	size_t i, kept;
+	int err;
+
+	*intermediates = NULL;
+	if (dir == NULL)
+		dir = cfg->anchors;
+	for (i = 0; i < cfg->n_anchor_pins + n_pins; i++) {
+		const char *pin = i < cfg->n_anchor_pins ? cfg->anchor_pins[i] :
+		    pins[i - cfg->n_anchor_pins];
+
+		if (anchors_add_pin(a, pin) != ANCHORS_OK) {
+			fprintf(stderr, "ctlmirror %s: pin '%s' is not a SHA-256 fingerprint (64 hex digits)\n",
+			    cmd, pin);
+			return EXIT_USAGE;
+		}
+	}
+	if ((err = fileio_load_anchors(dir, a, &kept)) != 0) {
+		fprintf(stderr, "ctlmirror %s: cannot read anchors directory %s: %s\n",
+		    cmd, dir, strerror(err));
+		return EXIT_IO;
+	}
+	if (kept == 0)
+		fprintf(stderr, "ctlmirror %s: warning: no certificate in %s matches a pinned anchor; "
+		    "nothing can verify\n", cmd, dir);
+	if (cfg->intermediates[0] != '\0' &&
+	    (err = load_intermediates(cfg->intermediates, intermediates)) != 0) {
+		fprintf(stderr, "ctlmirror %s: cannot read %s: %s\n", cmd,
+		    cfg->intermediates, strerror(err));
+		return EXIT_IO;
+	}
+	return 0;
+}
+
+int
+cli_time(const char *text, time_t *t, const char *cmd)
+{
+	if (!isotime_parse(text, t)) {
+		fprintf(stderr, "ctlmirror %s: '%s' is not an ISO 8601 time (e.g. 2024-06-01T00:00:00Z)\n",
+		    cmd, text);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+void
+cli_hex(const unsigned char *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+void
+cli_json_version(struct json *j, const struct version *v)
+{
+	char sha[65];
+
+	cli_hex(v->sha256, sizeof(v->sha256), sha);
+	json_str(j, "kind", ctl_kind_str(v->kind));
+	json_str(j, "sequence", v->sequence[0] ? v->sequence : NULL);
+	json_str(j, "sha256", sha);
+	json_time(j, "this_update", v->this_update, v->this_update != 0);
+	json_time(j, "first_seen", v->first_seen, 1);
+	json_str(j, "status", version_status_str(v->status));
+	json_str(j, "reason", vfy_reason_str(v->reason));
+	json_str(j, "detail", v->detail);
+	json_str(j, "source", v->source);
+	json_int(j, "size", (long long)v->size);
+	json_int(j, "entries", (long long)v->n_entries);
+	json_time(j, "chain_valid_from", v->chain_valid_from, v->has_chain);
+	json_time(j, "chain_valid_to", v->chain_valid_to, v->has_chain);
+}
+
+int
+cli_store_fail(struct store *s, enum store_err err, const char *cmd)
+{
+	const char *detail = s != NULL ? store_last_error(s) : "";
+
+	fprintf(stderr, "ctlmirror %s: %s%s%s\n", cmd, store_strerror(err),
+	    detail[0] ? ": " : "", detail);
+	switch (err) {
+	case STORE_ERR_REFUSED:
+	case STORE_ERR_NOTFOUND:
+	case STORE_ERR_AMBIGUOUS:
+		return 1;
+	default:
+		return EXIT_IO;
+	}
+}

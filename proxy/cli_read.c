@@ -1,0 +1,503 @@
+/*
+ * cli_read.c - the read commands: versions, show, diff, events, status.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy/cli.h"
+#include "proxy/report.h"
+#include "verify/isotime.h"
+#include "verify/verify.h"
+
+/* The CTL entries of a stored version. */
+static enum store_err
+load_entries(struct store *s, const struct version *v, struct verdict *out)
+{
+	unsigned char *buf;
+	size_t len;
+	enum store_err err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = store_blob(s, v->sha256, &buf, &len)) != STORE_OK)
+		return err;
+	vfy_read_entries(buf, len, v->kind, out);
+	free(buf);
+	return STORE_OK;
+}
+
+static void
+entry_hex(const struct ctl_entry *e, char *out)
+{
+	size_t i;
+
+	cli_hex(e->id, e->id_len, out);
+	for (i = 0; out[i] != '\0'; i++)
+		if (out[i] >= 'a' && out[i] <= 'f')
+			out[i] = (char)(out[i] - 'a' + 'A');
+}
+
+static void
+json_entry(struct json *j, const struct ctl_entry *e)
+{
+	char hex[2 * sizeof(e->id) + 1];
+
+	entry_hex(e, hex);
+	json_begin(j, NULL, '{');
+	json_str(j, "thumbprint", hex);
+	json_str(j, "friendly_name", e->friendly_name);
+	json_end(j, '}');
+}
+
+/* ---- versions ---- */
+
+static void
+versions_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: ctlmirror versions [-c CONFIG] [--store DIR] [--kind K] [--json]\n"
+	    "\n"
+	    "Every stored version, oldest first per kind, with its status: served,\n"
+	    "pinned, admitted, quarantined (failed verification) or rollback (older than\n"
+	    "the served version when first seen).\n");
+}
+
+int
+cli_versions(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct config cfg;
+	struct store *s = NULL;
+	struct version *list = NULL;
+	enum ctl_kind kind = KIND_UNKNOWN;
+	enum store_err err;
+	size_t n = 0, i;
+	int status;
+
+	status = cli_parse(argc, argv, cli_kind_option, cli_take_kind, &kind, &o, &cfg,
+	    "versions", versions_usage);
+	if (status != 0)
+		return status < 0 ? 0 : status;
+	if (optind != argc) {
+		versions_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if ((status = cli_store_open(&cfg, 1, &s, "versions")) != 0)
+		return status;
+	if ((err = store_list(s, kind, &list, &n)) != STORE_OK) {
+		status = cli_store_fail(s, err, "versions");
+		goto out;
+	}
+	if (o.json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_begin(&j, NULL, '[');
+		for (i = 0; i < n; i++) {
+			json_begin(&j, NULL, '{');
+			cli_json_version(&j, &list[i]);
+			json_end(&j, '}');
+		}
+		json_end(&j, ']');
+		putchar('\n');
+		goto out;
+	}
+	printf("%-10s %-20s %-20s %-20s %-11s %-15s %s\n", "KIND", "SEQUENCE",
+	    "THISUPDATE", "FIRST SEEN", "STATUS", "REASON", "SHA256");
+	for (i = 0; i < n; i++) {
+		char tu[ISOTIME_LEN] = "-", fs[ISOTIME_LEN], sha[65];
+
+		if (list[i].this_update != 0)
+			isotime_format(list[i].this_update, tu, sizeof(tu));
+		cli_hex(list[i].sha256, sizeof(list[i].sha256), sha);
+		printf("%-10s %-20s %-20s %-20s %-11s %-15s %.12s\n",
+		    ctl_kind_str(list[i].kind),
+		    list[i].sequence[0] ? list[i].sequence : "-", tu,
+		    isotime_format(list[i].first_seen, fs, sizeof(fs)),
+		    version_status_str(list[i].status),
+		    vfy_reason_str(list[i].reason), sha);
+	}
+	if (n == 0)
+		printf("(no versions stored)\n");
+out:
+	free(list);
+	store_close(s);
+	return status;
+}
+
+/* ---- show ---- */
+
+static void
+show_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: ctlmirror show [-c CONFIG] [--store DIR] [--entries] [--json] VERSION\n"
+	    "\n"
+	    "Everything known about one version. VERSION is a sequence number in hex or a\n"
+	    "unique prefix (4+ hex digits) of the file's SHA-256. --entries lists the\n"
+	    "CTL's entries: thumbprint and friendly name.\n");
+}
+
+static int
+take_flag(int c, const char *arg, void *ctx)
+{
+	(void)arg;
+	if (c != 'e')
+		return EXIT_USAGE;
+	*(int *)ctx = 1;
+	return 0;
+}
+
+int
+cli_show(int argc, char **argv)
+{
+	static const struct option extra[] = {
+		{ "entries", no_argument, NULL, 'e' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_opts o;
+	struct config cfg;
+	struct store *s = NULL;
+	struct version v;
+	struct verdict ent;
+	enum store_err err;
+	int status, entries = 0;
+	size_t i;
+	char t[ISOTIME_LEN], sha[65];
+
+	memset(&ent, 0, sizeof(ent));
+	status = cli_parse(argc, argv, extra, take_flag, &entries, &o, &cfg, "show", show_usage);
+	if (status != 0)
+		return status < 0 ? 0 : status;
+	if (optind != argc - 1) {
+		show_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if ((status = cli_store_open(&cfg, 1, &s, "show")) != 0)
+		return status;
+	if ((err = store_find(s, argv[optind], &v)) != STORE_OK) {
+		status = cli_store_fail(s, err, "show");
+		goto out;
+	}
+	if (entries && (err = load_entries(s, &v, &ent)) != STORE_OK) {
+		status = cli_store_fail(s, err, "show");
+		goto out;
+	}
+	cli_hex(v.sha256, sizeof(v.sha256), sha);
+	if (o.json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_begin(&j, NULL, '{');
+		cli_json_version(&j, &v);
+		json_str(&j, "signer", v.signer[0] ? v.signer : NULL);
+		json_time(&j, "next_update", v.next_update, v.next_update != 0);
+		json_time(&j, "timestamp", v.timestamp, v.timestamp != 0);
+		json_bool(&j, "timestamp_verified", v.timestamp_verified);
+		json_int(&j, "order", (long long)v.order);
+		if (entries) {
+			json_begin(&j, "entries_list", '[');
+			for (i = 0; i < ent.n_entries; i++)
+				json_entry(&j, &ent.entries[i]);
+			json_end(&j, ']');
+		}
+		json_end(&j, '}');
+		putchar('\n');
+		goto out;
+	}
+	printf("kind          %s\n", ctl_kind_str(v.kind));
+	printf("sequence      %s\n", v.sequence[0] ? v.sequence : "-");
+	printf("status        %s\n", version_status_str(v.status));
+	printf("verdict       %s%s%s\n", vfy_reason_str(v.reason), v.detail[0] ? ": " : "", v.detail);
+	printf("sha256        %s\n", sha);
+	printf("size          %llu bytes\n", (unsigned long long)v.size);
+	printf("thisUpdate    %s\n", v.this_update ? isotime_format(v.this_update, t, sizeof(t)) : "-");
+	printf("first seen    %s\n", isotime_format(v.first_seen, t, sizeof(t)));
+	printf("source        %s\n", v.source);
+	printf("entries       %u\n", v.n_entries);
+	printf("signer        %s\n", v.signer[0] ? v.signer : "-");
+	if (v.has_chain) {
+		printf("chain from    %s\n", isotime_format(v.chain_valid_from, t, sizeof(t)));
+		printf("chain to      %s\n", isotime_format(v.chain_valid_to, t, sizeof(t)));
+	}
+	if (v.timestamp != 0)
+		printf("timestamp     %s (%s)\n", isotime_format(v.timestamp, t, sizeof(t)),
+		    v.timestamp_verified ? "verified" : "not verified");
+	for (i = 0; i < ent.n_entries; i++) {
+		char hex[2 * sizeof(ent.entries[i].id) + 1];
+
+		entry_hex(&ent.entries[i], hex);
+		printf("  %s  %s\n", hex, ent.entries[i].friendly_name ? ent.entries[i].friendly_name : "");
+	}
+out:
+	verdict_free(&ent);
+	store_close(s);
+	return status;
+}
+
+/* ---- diff ---- */
+
+static void
+diff_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: ctlmirror diff [-c CONFIG] [--store DIR] [--json] A B\n"
+	    "\n"
+	    "Roots added, removed and changed (same thumbprint, other attributes) from\n"
+	    "version A to version B, by thumbprint and friendly name.\n");
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	const struct ctl_entry *x = a, *y = b;
+	size_t n = x->id_len < y->id_len ? x->id_len : y->id_len;
+	int c = memcmp(x->id, y->id, n);
+
+	return c != 0 ? c : (x->id_len > y->id_len) - (x->id_len < y->id_len);
+}
+
+static void
+diff_print(struct json *j, const char *label, const struct ctl_entry **list, size_t n)
+{
+	size_t i;
+
+	if (j != NULL) {
+		json_begin(j, label, '[');
+		for (i = 0; i < n; i++)
+			json_entry(j, list[i]);
+		json_end(j, ']');
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		char hex[2 * sizeof(list[i]->id) + 1];
+
+		entry_hex(list[i], hex);
+		printf("%c %s  %s\n", label[0] == 'a' ? '+' : label[0] == 'r' ? '-' : '~',
+		    hex, list[i]->friendly_name ? list[i]->friendly_name : "");
+	}
+}
+
+int
+cli_diff(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct config cfg;
+	struct store *s = NULL;
+	struct version va, vb;
+	struct verdict ea, eb;
+	const struct ctl_entry **added = NULL, **removed = NULL, **changed = NULL;
+	size_t na = 0, nr = 0, nc = 0, i = 0, k = 0;
+	enum store_err err;
+	int status;
+
+	memset(&ea, 0, sizeof(ea));
+	memset(&eb, 0, sizeof(eb));
+	status = cli_parse(argc, argv, NULL, NULL, NULL, &o, &cfg, "diff", diff_usage);
+	if (status != 0)
+		return status < 0 ? 0 : status;
+	if (optind != argc - 2) {
+		diff_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if ((status = cli_store_open(&cfg, 1, &s, "diff")) != 0)
+		return status;
+	if ((err = store_find(s, argv[optind], &va)) != STORE_OK ||
+	    (err = store_find(s, argv[optind + 1], &vb)) != STORE_OK ||
+	    (err = load_entries(s, &va, &ea)) != STORE_OK ||
+	    (err = load_entries(s, &vb, &eb)) != STORE_OK) {
+		status = cli_store_fail(s, err, "diff");
+		goto out;
+	}
+	added = calloc(eb.n_entries + 1, sizeof(*added));
+	removed = calloc(ea.n_entries + 1, sizeof(*removed));
+	changed = calloc(eb.n_entries + 1, sizeof(*changed));
+	if (added == NULL || removed == NULL || changed == NULL) {
+		fprintf(stderr, "ctlmirror diff: out of memory\n");
+		status = EXIT_IO;
+		goto out;
+	}
+	qsort(ea.entries, ea.n_entries, sizeof(*ea.entries), entry_cmp);
+	qsort(eb.entries, eb.n_entries, sizeof(*eb.entries), entry_cmp);
+	/* a merge of two sorted lists */
+	while (i < ea.n_entries || k < eb.n_entries) {
+		int c = i == ea.n_entries ? 1 : k == eb.n_entries ? -1 :
+		    entry_cmp(&ea.entries[i], &eb.entries[k]);
+
+		if (c < 0) {
+			removed[nr++] = &ea.entries[i++];
+		} else if (c > 0) {
+			added[na++] = &eb.entries[k++];
+		} else {
+			if (memcmp(ea.entries[i].der_sha256, eb.entries[k].der_sha256, 32) != 0)
+				changed[nc++] = &eb.entries[k];
+			i++;
+			k++;
+		}
+	}
+	if (o.json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_begin(&j, NULL, '{');
+		json_str(&j, "from", va.sequence);
+		json_str(&j, "to", vb.sequence);
+		diff_print(&j, "added", added, na);
+		diff_print(&j, "removed", removed, nr);
+		diff_print(&j, "changed", changed, nc);
+		json_end(&j, '}');
+		putchar('\n');
+	} else {
+		printf("%s -> %s: %zu added, %zu removed, %zu changed\n", va.sequence,
+		    vb.sequence, na, nr, nc);
+		diff_print(NULL, "added", added, na);
+		diff_print(NULL, "removed", removed, nr);
+		diff_print(NULL, "changed", changed, nc);
+	}
+out:
+	free(added);
+	free(removed);
+	free(changed);
+	verdict_free(&ea);
+	verdict_free(&eb);
+	store_close(s);
+	return status;
+}
+
+/* ---- events ---- */
+
+static void
+events_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: ctlmirror events [-c CONFIG] [--store DIR] [--since TIME] [--json]\n"
+	    "\n"
+	    "The audit log, oldest first: admissions, quarantines, rollbacks, pins, gc.\n");
+}
+
+static int
+take_since(int c, const char *arg, void *ctx)
+{
+	if (c != 's')
+		return EXIT_USAGE;
+	return cli_time(arg, ctx, "events");
+}
+
+int
+cli_events(int argc, char **argv)
+{
+	static const struct option extra[] = {
+		{ "since", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_opts o;
+	struct config cfg;
+	struct store *s = NULL;
+	struct store_event *ev = NULL;
+	time_t since = 0;
+	enum store_err err;
+	size_t n = 0, i;
+	int status;
+	struct json j;
+
+	status = cli_parse(argc, argv, extra, take_since, &since, &o, &cfg, "events", events_usage);
+	if (status != 0)
+		return status < 0 ? 0 : status;
+	if (optind != argc) {
+		events_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if ((status = cli_store_open(&cfg, 1, &s, "events")) != 0)
+		return status;
+	if ((err = store_events(s, since, &ev, &n)) != STORE_OK) {
+		status = cli_store_fail(s, err, "events");
+		goto out;
+	}
+	json_init(&j, stdout);
+	if (o.json)
+		json_begin(&j, NULL, '[');
+	for (i = 0; i < n; i++) {
+		char t[ISOTIME_LEN], sha[65] = "";
+		static const unsigned char zero[32];
+
+		if (memcmp(ev[i].sha256, zero, 32) != 0)
+			cli_hex(ev[i].sha256, 32, sha);
+		isotime_format(ev[i].when, t, sizeof(t));
+		if (!o.json) {
+			printf("%s %-12s %-10s %-20s %-12.12s %s\n", t, event_type_str(ev[i].type),
+			    ev[i].kind == KIND_UNKNOWN ? "-" : ctl_kind_str(ev[i].kind),
+			    ev[i].sequence[0] ? ev[i].sequence : "-", sha[0] ? sha : "-", ev[i].text);
+			continue;
+		}
+		json_begin(&j, NULL, '{');
+		json_int(&j, "id", (long long)ev[i].id);
+		json_str(&j, "time", t);
+		json_str(&j, "type", event_type_str(ev[i].type));
+		json_str(&j, "kind", ev[i].kind == KIND_UNKNOWN ? NULL : ctl_kind_str(ev[i].kind));
+		json_str(&j, "sequence", ev[i].sequence[0] ? ev[i].sequence : NULL);
+		json_str(&j, "sha256", sha[0] ? sha : NULL);
+		json_str(&j, "text", ev[i].text);
+		json_end(&j, '}');
+	}
+	if (o.json) {
+		json_end(&j, ']');
+		putchar('\n');
+	}
+out:
+	free(ev);
+	store_close(s);
+	return status;
+}
+
+/* ---- status ---- */
+
+static void
+status_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: ctlmirror status [-c CONFIG] [--store DIR] [--at TIME] [--json]\n"
+	    "\n"
+	    "Per kind: the served version and why (pin or newest), when its signing chain\n"
+	    "expires, any newer copy that failed verification, and health (ok, warn,\n"
+	    "critical). Exit 0 when every kind with a stored version is ok, else 1.\n");
+}
+
+static int
+take_at(int c, const char *arg, void *ctx)
+{
+	if (c != 't')
+		return EXIT_USAGE;
+	return cli_time(arg, ctx, "status");
+}
+
+int
+cli_status(int argc, char **argv)
+{
+	static const struct option extra[] = {
+		{ "at", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_opts o;
+	struct config cfg;
+	struct store *s = NULL;
+	time_t now = time(NULL);
+	enum store_err err;
+	int status, unhealthy = 0;
+
+	status = cli_parse(argc, argv, extra, take_at, &now, &o, &cfg, "status", status_usage);
+	if (status != 0)
+		return status < 0 ? 0 : status;
+	if (optind != argc) {
+		status_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if ((status = cli_store_open(&cfg, 1, &s, "status")) != 0)
+		return status;
+	if ((err = report_status(s, &cfg, now, NULL, o.json, stdout, &unhealthy)) != STORE_OK) {
+		status = cli_store_fail(s, err, "status");
+		goto out;
+	}
+	status = unhealthy ? 1 : 0;
+out:
+	store_close(s);
+	return status;
+}

@@ -1,0 +1,116 @@
+/*
+ * health.c - the health rules, in one place.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "proxy/health.h"
+#include "verify/isotime.h"
+
+const char *
+health_level_str(enum health_level level)
+{
+	switch (level) {
+	case HEALTH_OK:
+		return "ok";
+	case HEALTH_WARN:
+		return "warn";
+	default:
+		return "critical";
+	}
+}
+
+static void
+reason(struct kind_health *h, enum health_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level > h->level)
+		h->level = level;
+	if (h->n_reasons == HEALTH_MAX_REASONS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(h->reasons[h->n_reasons++], sizeof(h->reasons[0]), fmt, ap);
+	va_end(ap);
+}
+
+/* Sequence numbers are hex of any length: compare them as numbers. */
+static int
+seq_cmp(const char *a, const char *b)
+{
+	size_t la, lb;
+
+	while (*a == '0')
+		a++;
+	while (*b == '0')
+		b++;
+	la = strlen(a);
+	lb = strlen(b);
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return strcasecmp(a, b);
+}
+
+enum store_err
+health_of(struct store *s, enum ctl_kind kind, time_t now,
+    unsigned long warn_days, time_t last_success, unsigned long stale_after,
+    struct kind_health *out)
+{
+	struct version *list = NULL;
+	enum store_err err;
+	size_t n, i;
+	char when[ISOTIME_LEN];
+
+	memset(out, 0, sizeof(*out));
+	out->kind = kind;
+	err = store_served(s, kind, &out->served, &out->pinned);
+	if (err != STORE_OK && err != STORE_ERR_NOTFOUND)
+		return err;
+	out->has_served = err == STORE_OK;
+	if ((err = store_list(s, kind, &list, &n)) != STORE_OK)
+		return err;
+	out->n_versions = n;
+	for (i = 0; i < n; i++) {
+		if (list[i].status != VS_QUARANTINED)
+			continue;
+		if (out->has_served && seq_cmp(list[i].sequence, out->served.sequence) <= 0)
+			continue;
+		if (!out->has_quarantined ||
+		    seq_cmp(list[i].sequence, out->newest_quarantined.sequence) >= 0) {
+			out->newest_quarantined = list[i];
+			out->has_quarantined = 1;
+		}
+	}
+	free(list);
+
+	if (!out->has_served) {
+		reason(out, HEALTH_CRITICAL, "nothing servable: no verified %s version in the store",
+		    ctl_kind_str(kind));
+	} else {
+		out->expires = !out->served.timestamp_verified;
+		out->signer_not_after = out->served.chain_valid_to;
+		out->days_left = (long)((out->signer_not_after - now) / 86400);
+		if (out->expires && out->signer_not_after < now)
+			reason(out, HEALTH_CRITICAL,
+			    "the served version's signing chain expired at %s: clients log CAPI2 event 4107",
+			    isotime_format(out->signer_not_after, when, sizeof(when)));
+		else if (out->expires &&
+		    out->signer_not_after - now < (time_t)warn_days * 86400)
+			reason(out, HEALTH_WARN,
+			    "the served version's signing chain expires at %s, in %ld days",
+			    isotime_format(out->signer_not_after, when, sizeof(when)),
+			    out->days_left);
+	}
+	if (out->has_quarantined)
+		reason(out, HEALTH_WARN, "a newer copy (sequence %s) failed verification: %s",
+		    out->newest_quarantined.sequence[0] ? out->newest_quarantined.sequence : "unknown",
+		    vfy_reason_str(out->newest_quarantined.reason));
+	if (stale_after > 0 && last_success != 0 &&
+	    now - last_success > (time_t)stale_after)
+		reason(out, HEALTH_WARN, "no successful sync since %s",
+		    isotime_format(last_success, when, sizeof(when)));
+	return STORE_OK;
+}

@@ -1,0 +1,50 @@
+/*
+ * health.h - is a kind healthy? (DESIGN.md, "Admission and serving": Health)
+ *
+ * One judgement for `ctlmirror status`, /_ctlmirror/healthz and the metrics:
+ *   critical  nothing servable; the served chain has expired (clients log
+ *             CAPI2 event 4107), unless a verified timestamp fixes its time
+ *   warn      the served chain expires within warn_days; a copy newer than
+ *             the served one failed verification; upstream unreachable for
+ *             longer than stale_after
+ *   ok        otherwise
+ */
+#ifndef CTLMIRROR_HEALTH_H
+#define CTLMIRROR_HEALTH_H
+
+#include <time.h>
+
+#include "store/store.h"
+
+enum health_level { HEALTH_OK = 0, HEALTH_WARN, HEALTH_CRITICAL };
+
+#define HEALTH_MAX_REASONS 4
+
+struct kind_health {
+	enum ctl_kind kind;
+	enum health_level level;
+	char reasons[HEALTH_MAX_REASONS][200];
+	size_t n_reasons;
+	size_t n_versions;		/* how many versions of the kind are stored */
+	int has_served;
+	struct version served;
+	int pinned;
+	int expires;			/* 0 when a verified timestamp fixes the time */
+	time_t signer_not_after;	/* the served chain's earliest notAfter */
+	long days_left;			/* whole days from now to signer_not_after (negative: past) */
+	int has_quarantined;		/* newest quarantined copy newer than the served one */
+	struct version newest_quarantined;
+};
+
+/* "ok", "warn", "critical". */
+const char *health_level_str(enum health_level level);
+
+/*
+ * Judges kind at `now`. last_success is the last good sync for the kind (0:
+ * never, or no polling): with stale_after > 0, a sync older than that warns.
+ */
+enum store_err health_of(struct store *s, enum ctl_kind kind, time_t now,
+    unsigned long warn_days, time_t last_success, unsigned long stale_after,
+    struct kind_health *out);
+
+#endif

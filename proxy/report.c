@@ -1,0 +1,248 @@
+/*
+ * report.c - the status report in its three forms.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy/cli.h"
+#include "proxy/json.h"
+#include "proxy/report.h"
+#include "verify/isotime.h"
+
+static void
+status_json(struct json *j, const struct kind_health *h, const struct report_sync *sync)
+{
+	char sha[65];
+	size_t i;
+
+	json_begin(j, ctl_kind_str(h->kind), '{');
+	if (h->has_served) {
+		cli_hex(h->served.sha256, 32, sha);
+		json_begin(j, "served", '{');
+		json_str(j, "sequence", h->served.sequence);
+		json_str(j, "sha256", sha);
+		json_time(j, "this_update", h->served.this_update, h->served.this_update != 0);
+		json_time(j, "first_seen", h->served.first_seen, 1);
+		json_time(j, "signer_not_after", h->signer_not_after, h->served.has_chain);
+		if (h->expires)
+			json_int(j, "days_left", h->days_left);
+		else
+			json_null(j, "days_left");
+		json_bool(j, "timestamp_verified", h->served.timestamp_verified);
+		json_end(j, '}');
+	} else {
+		json_null(j, "served");
+	}
+	json_bool(j, "pinned", h->pinned);
+	json_str(j, "health", health_level_str(h->level));
+	json_begin(j, "health_reasons", '[');
+	for (i = 0; i < h->n_reasons; i++)
+		json_str(j, NULL, h->reasons[i]);
+	json_end(j, ']');
+	if (h->has_quarantined) {
+		cli_hex(h->newest_quarantined.sha256, 32, sha);
+		json_begin(j, "newest_quarantined", '{');
+		json_str(j, "sequence", h->newest_quarantined.sequence[0] ?
+		    h->newest_quarantined.sequence : NULL);
+		json_str(j, "sha256", sha);
+		json_str(j, "reason", vfy_reason_str(h->newest_quarantined.reason));
+		json_end(j, '}');
+	} else {
+		json_null(j, "newest_quarantined");
+	}
+	json_int(j, "versions", (long long)h->n_versions);
+	if (sync != NULL) {
+		json_time(j, "last_sync", sync->last_success[h->kind], sync->last_success[h->kind] != 0);
+		json_int(j, "sync_failures", (long long)sync->failures[h->kind]);
+	}
+	json_end(j, '}');
+}
+
+static void
+status_text(FILE *out, const struct kind_health *h)
+{
+	char t[ISOTIME_LEN];
+	size_t i;
+
+	fprintf(out, "%s: %s\n", ctl_kind_str(h->kind), health_level_str(h->level));
+	if (h->has_served) {
+		fprintf(out, "  served      %s (%s), thisUpdate %s\n", h->served.sequence,
+		    h->pinned ? "pinned" : "newest verified",
+		    h->served.this_update ? isotime_format(h->served.this_update, t, sizeof(t)) : "-");
+		if (h->expires)
+			fprintf(out, "  chain ends  %s (%ld days left)\n",
+			    isotime_format(h->signer_not_after, t, sizeof(t)), h->days_left);
+		else
+			fprintf(out, "  chain ends  never for clients: a verified timestamp fixes its time\n");
+	}
+	if (h->has_quarantined)
+		fprintf(out, "  quarantined %s (%s), newer than the served version\n",
+		    h->newest_quarantined.sequence[0] ? h->newest_quarantined.sequence : "-",
+		    vfy_reason_str(h->newest_quarantined.reason));
+	for (i = 0; i < h->n_reasons; i++)
+		fprintf(out, "  - %s\n", h->reasons[i]);
+}
+
+enum store_err
+report_health(struct store *s, const struct config *cfg, time_t now,
+    const struct report_sync *sync, struct kind_health h[KIND_COUNT])
+{
+	enum store_err err;
+	int k;
+
+	memset(&h[0], 0, sizeof(h[0]));
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++) {
+		err = health_of(s, (enum ctl_kind)k, now, cfg->warn_days,
+		    sync != NULL ? sync->last_success[k] : 0,
+		    sync != NULL ? cfg->stale_after : 0, &h[k]);
+		if (err != STORE_OK)
+			return err;
+	}
+	return STORE_OK;
+}
+
+enum store_err
+report_status(struct store *s, const struct config *cfg, time_t now,
+    const struct report_sync *sync, int json, FILE *out, int *unhealthy)
+{
+	struct kind_health h[KIND_COUNT];
+	enum store_err err;
+	struct json j;
+	int k, bad = 0;
+
+	if ((err = report_health(s, cfg, now, sync, h)) != STORE_OK)
+		return err;
+	json_init(&j, out);
+	if (json)
+		json_begin(&j, NULL, '{');
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++) {
+		if (h[k].n_versions > 0 && h[k].level != HEALTH_OK)
+			bad = 1;
+		if (json)
+			status_json(&j, &h[k], sync);
+		else
+			status_text(out, &h[k]);
+	}
+	if (json) {
+		json_end(&j, '}');
+		fputc('\n', out);
+	}
+	if (unhealthy != NULL)
+		*unhealthy = bad;
+	return STORE_OK;
+}
+
+/* Text for HTML: the five characters that matter escaped. */
+static void
+html(FILE *out, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '&': fputs("&amp;", out); break;
+		case '"': fputs("&quot;", out); break;
+		case '\'': fputs("&#39;", out); break;
+		default: fputc(*s, out);
+		}
+	}
+}
+
+static void
+html_kind(FILE *out, const struct kind_health *h, const struct version *list,
+    size_t n)
+{
+	char t[ISOTIME_LEN], t2[ISOTIME_LEN];
+	size_t i;
+
+	fprintf(out, "<section class=\"kind %s\" id=\"%s\">\n<h2>%s <span class=\"badge\">%s</span></h2>\n",
+	    health_level_str(h->level), ctl_kind_str(h->kind), ctl_kind_str(h->kind),
+	    health_level_str(h->level));
+	if (h->has_served) {
+		fprintf(out, "<p class=\"served\">Served: sequence <code>");
+		html(out, h->served.sequence);
+		fprintf(out, "</code> (%s), thisUpdate %s, first seen %s.</p>\n",
+		    h->pinned ? "pinned" : "newest verified",
+		    isotime_format(h->served.this_update, t, sizeof(t)),
+		    isotime_format(h->served.first_seen, t2, sizeof(t2)));
+		if (h->expires)
+			fprintf(out, "<p class=\"countdown\" data-expires=\"%lld\">Signer chain expires "
+			    "%s: <strong class=\"days\">%ld days</strong> left.</p>\n",
+			    (long long)h->signer_not_after,
+			    isotime_format(h->signer_not_after, t, sizeof(t)), h->days_left);
+		else
+			fprintf(out, "<p class=\"countdown\">Time-stamped: clients check it at its "
+			    "timestamp, it does not expire.</p>\n");
+	} else {
+		fprintf(out, "<p class=\"served none\">Nothing servable: clients get 503.</p>\n");
+	}
+	if (h->n_reasons > 0) {
+		fprintf(out, "<ul class=\"reasons\">\n");
+		for (i = 0; i < h->n_reasons; i++) {
+			fprintf(out, "<li>");
+			html(out, h->reasons[i]);
+			fprintf(out, "</li>\n");
+		}
+		fprintf(out, "</ul>\n");
+	}
+	fprintf(out, "<table class=\"timeline\">\n<thead><tr><th>sequence</th><th>thisUpdate</th>"
+	    "<th>first seen</th><th>status</th><th>reason</th><th>sha256</th></tr></thead>\n<tbody>\n");
+	for (i = n; i-- > 0;) {	/* newest first */
+		char sha[65];
+
+		cli_hex(list[i].sha256, 32, sha);
+		fprintf(out, "<tr class=\"%s\"><td><code>", version_status_str(list[i].status));
+		html(out, list[i].sequence[0] ? list[i].sequence : "-");
+		fprintf(out, "</code></td><td>%s</td><td>%s</td><td>%s</td><td title=\"",
+		    list[i].this_update ? isotime_format(list[i].this_update, t, sizeof(t)) : "-",
+		    isotime_format(list[i].first_seen, t2, sizeof(t2)),
+		    version_status_str(list[i].status));
+		html(out, list[i].detail);
+		fprintf(out, "\">%s</td><td><code>%.12s</code></td></tr>\n",
+		    vfy_reason_str(list[i].reason), sha);
+	}
+	if (n == 0)
+		fprintf(out, "<tr><td colspan=\"6\">no versions stored</td></tr>\n");
+	fprintf(out, "</tbody>\n</table>\n</section>\n");
+}
+
+enum store_err
+report_html(struct store *s, const struct config *cfg, time_t now,
+    const struct report_sync *sync, FILE *out)
+{
+	struct kind_health h[KIND_COUNT];
+	enum store_err err;
+	char t[ISOTIME_LEN];
+	int k;
+
+	if ((err = report_health(s, cfg, now, sync, h)) != STORE_OK)
+		return err;
+	fprintf(out,
+	    "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+	    "<title>ctlmirror status</title>\n"
+	    "<style>\n"
+	    "body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}\n"
+	    "h1{font-size:1.5em}section{border:1px solid #ccc;border-radius:6px;padding:0 1em 1em;margin:1em 0}\n"
+	    ".badge{font-size:.7em;padding:.1em .5em;border-radius:4px;color:#fff;background:#2a7}\n"
+	    ".warn .badge{background:#d90}.critical .badge{background:#c33}\n"
+	    "table{border-collapse:collapse;width:100%%}td,th{text-align:left;padding:.2em .6em;border-bottom:1px solid #eee}\n"
+	    "tr.served td,tr.pinned td{font-weight:bold}tr.quarantined td{color:#c33}tr.rollback td{color:#888}\n"
+	    "</style>\n</head>\n<body>\n<h1>ctlmirror status</h1>\n<p>As of %s.</p>\n",
+	    isotime_format(now, t, sizeof(t)));
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++) {
+		struct version *list = NULL;
+		size_t n = 0;
+
+		if ((err = store_list(s, (enum ctl_kind)k, &list, &n)) != STORE_OK)
+			return err;
+		html_kind(out, &h[k], list, n);
+		free(list);
+	}
+	fprintf(out, "<script>\n"
+	    "/* keep the countdowns live while the page is open */\n"
+	    "setInterval(function(){document.querySelectorAll('.countdown[data-expires]').forEach("
+	    "function(p){var d=(p.dataset.expires*1000-Date.now())/86400000;"
+	    "p.querySelector('.days').textContent=Math.floor(d)+' days';});},60000);\n"
+	    "</script>\n</body>\n</html>\n");
+	return STORE_OK;
+}
