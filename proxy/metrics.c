@@ -1,0 +1,103 @@
+/*
+ * metrics.c - counters and their Prometheus text form.
+ */
+#include <string.h>
+
+#include "proxy/metrics.h"
+
+static const int codes[METRICS_CODES] = {
+	200, 206, 304, 400, 403, 404, 405, 416, 500, 503, 0 /* any other */
+};
+
+void
+metrics_count(struct metrics *m, enum route_target t, int code, uint64_t bytes)
+{
+	int i;
+
+	if ((unsigned)t >= RT_COUNT)
+		return;
+	for (i = 0; i < METRICS_CODES - 1 && codes[i] != code; i++)
+		;
+	__atomic_store_n(&m->requests[t][i], m->requests[t][i] + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&m->bytes[t], m->bytes[t] + bytes, __ATOMIC_RELAXED);
+}
+
+void
+metrics_add(struct metrics *dst, const struct metrics *src)
+{
+	int t, i;
+
+	for (t = 0; t < RT_COUNT; t++) {
+		for (i = 0; i < METRICS_CODES; i++)
+			dst->requests[t][i] += __atomic_load_n(&src->requests[t][i], __ATOMIC_RELAXED);
+		dst->bytes[t] += __atomic_load_n(&src->bytes[t], __ATOMIC_RELAXED);
+	}
+	dst->refused_connections += __atomic_load_n(&src->refused_connections, __ATOMIC_RELAXED);
+}
+
+void
+metrics_write(const struct metrics *m, const struct kind_health h[KIND_COUNT],
+    const size_t by_status[KIND_COUNT][5], FILE *out)
+{
+	static const char *const statuses[5] = {
+		"served", "pinned", "admitted", "quarantined", "rollback"
+	};
+	int t, i, k;
+
+	fprintf(out, "# HELP ctlmirror_requests_total HTTP responses by route and status code.\n"
+	    "# TYPE ctlmirror_requests_total counter\n");
+	for (t = 0; t < RT_COUNT; t++)
+		for (i = 0; i < METRICS_CODES; i++)
+			if (m->requests[t][i] > 0) {
+				if (codes[i] != 0)
+					fprintf(out, "ctlmirror_requests_total{route=\"%s\",code=\"%d\"} %llu\n",
+					    route_target_str((enum route_target)t), codes[i],
+					    (unsigned long long)m->requests[t][i]);
+				else
+					fprintf(out, "ctlmirror_requests_total{route=\"%s\",code=\"other\"} %llu\n",
+					    route_target_str((enum route_target)t),
+					    (unsigned long long)m->requests[t][i]);
+			}
+	fprintf(out, "# HELP ctlmirror_response_bytes_total Body bytes sent by route.\n"
+	    "# TYPE ctlmirror_response_bytes_total counter\n");
+	for (t = 0; t < RT_COUNT; t++)
+		if (m->bytes[t] > 0)
+			fprintf(out, "ctlmirror_response_bytes_total{route=\"%s\"} %llu\n",
+			    route_target_str((enum route_target)t), (unsigned long long)m->bytes[t]);
+	fprintf(out, "# HELP ctlmirror_refused_connections_total Connections closed because max_connections was reached.\n"
+	    "# TYPE ctlmirror_refused_connections_total counter\n"
+	    "ctlmirror_refused_connections_total %llu\n", (unsigned long long)m->refused_connections);
+	fprintf(out, "# HELP ctlmirror_served_info The served version per kind (sequence as a label).\n"
+	    "# TYPE ctlmirror_served_info gauge\n");
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
+		if (h[k].has_served)
+			fprintf(out, "ctlmirror_served_info{kind=\"%s\",sequence=\"%s\",pinned=\"%s\"} 1\n",
+			    ctl_kind_str((enum ctl_kind)k), h[k].served.sequence,
+			    h[k].pinned ? "true" : "false");
+	fprintf(out, "# HELP ctlmirror_served_this_update_seconds thisUpdate of the served version.\n"
+	    "# TYPE ctlmirror_served_this_update_seconds gauge\n");
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
+		if (h[k].has_served)
+			fprintf(out, "ctlmirror_served_this_update_seconds{kind=\"%s\"} %lld\n",
+			    ctl_kind_str((enum ctl_kind)k), (long long)h[k].served.this_update);
+	fprintf(out, "# HELP ctlmirror_signer_not_after_seconds When the served version's signing chain expires.\n"
+	    "# TYPE ctlmirror_signer_not_after_seconds gauge\n");
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
+		if (h[k].has_served && h[k].served.has_chain)
+			fprintf(out, "ctlmirror_signer_not_after_seconds{kind=\"%s\"} %lld\n",
+			    ctl_kind_str((enum ctl_kind)k), (long long)h[k].signer_not_after);
+	fprintf(out, "# HELP ctlmirror_health Health per kind: 0 ok, 1 warn, 2 critical.\n"
+	    "# TYPE ctlmirror_health gauge\n");
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
+		fprintf(out, "ctlmirror_health{kind=\"%s\"} %d\n", ctl_kind_str((enum ctl_kind)k),
+		    (int)h[k].level);
+	fprintf(out, "# HELP ctlmirror_store_versions Stored versions by kind and status.\n"
+	    "# TYPE ctlmirror_store_versions gauge\n");
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
+		for (i = 0; i < 5; i++)
+			fprintf(out, "ctlmirror_store_versions{kind=\"%s\",status=\"%s\"} %zu\n",
+			    ctl_kind_str((enum ctl_kind)k), statuses[i], by_status[k][i]);
+	fprintf(out, "# HELP ctlmirror_start_time_seconds When this process started.\n"
+	    "# TYPE ctlmirror_start_time_seconds gauge\n"
+	    "ctlmirror_start_time_seconds %lld\n", (long long)m->started);
+}

@@ -1,0 +1,38 @@
+/*
+ * metrics.h - request counters and the Prometheus text exposition.
+ */
+#ifndef CTLMIRROR_METRICS_H
+#define CTLMIRROR_METRICS_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "proxy/health.h"
+#include "proxy/route.h"
+
+/* The status codes ctlmirror answers with, as counter columns. */
+#define METRICS_CODES 11
+
+struct metrics {
+	uint64_t requests[RT_COUNT][METRICS_CODES];
+	uint64_t bytes[RT_COUNT];
+	uint64_t refused_connections;
+	time_t started;
+};
+
+/* Adds src's counters to dst (src may be another thread's: relaxed atomic reads). */
+void metrics_add(struct metrics *dst, const struct metrics *src);
+
+/* Counts one response (only the owning thread writes a struct metrics). */
+void metrics_count(struct metrics *m, enum route_target t, int code, uint64_t bytes);
+
+/*
+ * Writes the Prometheus text: requests by route and code, bytes by route,
+ * served sequence and signer expiry per kind, health per kind, store versions
+ * by kind and status.
+ */
+void metrics_write(const struct metrics *m, const struct kind_health h[KIND_COUNT],
+    const size_t by_status[KIND_COUNT][5], FILE *out);
+
+#endif

@@ -1,0 +1,640 @@
+/*
+ * server.c - `ctlmirror serve`: the daemon.
+ *
+ * Binds the listen addresses (one SO_REUSEPORT socket per address and
+ * worker), drops privileges, opens the store, and runs the workers' event
+ * loops (http.c answers). The main thread runs worker 0 plus the signals:
+ * SIGTERM/SIGINT drain and exit, SIGHUP re-reads the config and reopens the
+ * access log.
+ */
+#include <errno.h>
+#include <arpa/inet.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <event2/util.h>
+
+#include "proxy/cli.h"
+#include "proxy/server.h"
+#include "verify/isotime.h"
+
+/* How long in-flight responses get after SIGTERM before the loops stop. */
+#define DRAIN_SECONDS 2
+#define LISTEN_BACKLOG 1024
+
+void
+server_log(const char *fmt, ...)
+{
+	char t[ISOTIME_LEN];
+	va_list ap;
+
+	fprintf(stderr, "%s ctlmirror: ", isotime_format(time(NULL), t, sizeof(t)));
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void
+server_access(struct server *sv, const char *line)
+{
+	pthread_mutex_lock(&sv->log_lock);
+	fputs(line, sv->access_log != NULL ? sv->access_log : stdout);
+	pthread_mutex_unlock(&sv->log_lock);
+}
+
+void
+server_sync_facts(struct server *sv, struct report_sync *out)
+{
+	pthread_mutex_lock(&sv->sync_lock);
+	*out = sv->sync;
+	pthread_mutex_unlock(&sv->sync_lock);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: ctlmirror serve [-c CONFIG] [--store DIR] [--listen ADDR]...\n"
+	    "\n"
+	    "Runs the mirror: serves the verified lists from the store to Windows clients\n"
+	    "as a forward proxy, by DNS (Host: ctldl.windowsupdate.com) and under the flat\n"
+	    "prefix (RootDirURL), plus /_ctlmirror/{status,status.json,metrics,healthz}.\n"
+	    "\n"
+	    "  --listen ADDR  host:port or [v6addr]:port; repeatable; replaces 'listen ='\n"
+	    "\n"
+	    "Signals: TERM/INT drain and exit; HUP re-reads the config and reopens the log.\n");
+}
+
+/* The limits evhttp enforces; applied at start and on SIGHUP. */
+static void
+apply_limits(struct worker *w)
+{
+	evhttp_set_max_headers_size(w->http, (ev_ssize_t)w->cfg.max_header_size);
+	evhttp_set_max_body_size(w->http, 4096);	/* GET and HEAD carry no body */
+	evhttp_set_timeout(w->http, (int)w->cfg.timeout);
+}
+
+/* "127.0.0.1:8080" or "[::1]:8080" (port 0: any free port) to a sockaddr. */
+static int
+parse_addr(const char *addr, struct sockaddr_storage *ss, int *sslen)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *colon, *h = addr;
+	char *end;
+	unsigned long port;
+	size_t n;
+
+	if (addr[0] == '[') {
+		const char *close = strchr(addr, ']');
+
+		if (close == NULL || close[1] != ':')
+			return -1;
+		h = addr + 1;
+		n = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		if ((colon = strrchr(addr, ':')) == NULL)
+			return -1;
+		n = (size_t)(colon - addr);
+	}
+	if (n == 0 || n >= sizeof(host) || colon[1] == '\0')
+		return -1;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || port > 65535)
+		return -1;
+	memset(ss, 0, sizeof(*ss));
+	if (addr[0] == '[') {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		*sslen = sizeof(*in6);
+		return inet_pton(AF_INET6, host, &in6->sin6_addr) == 1 ? 0 : -1;
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)port);
+		*sslen = sizeof(*in);
+		return inet_pton(AF_INET, host, &in->sin_addr) == 1 ? 0 : -1;
+	}
+}
+
+/* One listening socket of one worker for one address. */
+static int
+bind_one(struct worker *w, const char *addr)
+{
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss), one = 1;
+	struct evconnlistener *l;
+	struct evhttp_bound_socket *b;
+
+	if (parse_addr(addr, &ss, &sslen) != 0) {
+		server_log("listen '%s' is not an IPv4 address:port or [IPv6 address]:port", addr);
+		return -1;
+	}
+	l = evconnlistener_new_bind(w->base, NULL, NULL,
+	    LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT | LEV_OPT_CLOSE_ON_FREE |
+	    LEV_OPT_CLOSE_ON_EXEC, LISTEN_BACKLOG, (struct sockaddr *)&ss, sslen);
+	if (l == NULL) {
+		server_log("cannot listen on %s: %s", addr, strerror(errno));
+		return -1;
+	}
+	/*
+	 * Accepted sockets inherit TCP_NODELAY on Linux: without it the body
+	 * written after the headers waits for a delayed ACK (40 ms).
+	 */
+	setsockopt(evconnlistener_get_fd(l), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if ((b = evhttp_bind_listener(w->http, l)) == NULL) {
+		evconnlistener_free(l);
+		server_log("cannot serve HTTP on %s", addr);
+		return -1;
+	}
+	w->bound[w->n_bound++] = b;
+	return 0;
+}
+
+/*
+ * Port 0 asks the kernel for a free port: the first worker's socket gets one,
+ * and the address is rewritten so the other workers share that port.
+ */
+static void
+resolve_port(struct worker *w, char *addr, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	evutil_socket_t fd = evhttp_bound_socket_get_fd(w->bound[w->n_bound - 1]);
+	char host[INET6_ADDRSTRLEN];
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(addr, len, "%s:%u", host, ntohs(in->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(addr, len, "[%s]:%u", host, ntohs(in6->sin6_port));
+	}
+}
+
+/*
+ * Each connection's bufferevent, made here so a whole cab (up to a few hundred
+ * KB) goes out in one writev instead of libevent's default 16 KB per pass.
+ */
+static struct bufferevent *
+make_bufferevent(struct event_base *base, void *arg)
+{
+	struct bufferevent *bev;
+
+	(void)arg;
+	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) != NULL)
+		bufferevent_set_max_single_write(bev, 1 << 20);
+	return bev;
+}
+
+static int
+worker_init(struct server *sv, struct worker *w, size_t index)
+{
+	struct event_config *ecfg;
+	size_t i;
+
+	w->sv = sv;
+	w->index = index;
+	w->metrics.started = sv->started;
+	/* coalesce epoll_ctl calls: evhttp toggles write interest on every response */
+	if ((ecfg = event_config_new()) != NULL)
+		event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	w->base = event_base_new_with_config(ecfg);
+	if (ecfg != NULL)
+		event_config_free(ecfg);
+	if (w->base == NULL || (w->http = evhttp_new(w->base)) == NULL) {
+		server_log("cannot create an event loop");
+		return -1;
+	}
+	/* every method reaches http_handle, which answers 405 itself */
+	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+	    EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(w->http, http_handle, w);
+	evhttp_set_bevcb(w->http, make_bufferevent, NULL);
+	w->cfg = sv->cfg;
+	apply_limits(w);
+	for (i = 0; i < sv->cfg.n_listen; i++) {
+		if (bind_one(w, sv->cfg.listen[i]) != 0)
+			return -1;
+		if (index == 0)
+			resolve_port(w, sv->cfg.listen[i], sizeof(sv->cfg.listen[i]));
+	}
+	return 0;
+}
+
+static void
+worker_free(struct worker *w)
+{
+	fetcher_free(w->fetcher);	/* aborts transfers; their callbacks do not run */
+	if (w->http != NULL)
+		evhttp_free(w->http);	/* closes connections: waiters learn it first */
+	http_release_waits(w);
+	if (w->base != NULL)
+		event_base_free(w->base);
+	cache_free(&w->cache);
+	memset(w, 0, sizeof(*w));
+}
+
+static void *
+worker_run(void *arg)
+{
+	struct worker *w = arg;
+
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+static int
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (user[0] == '\0')
+		return 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		server_log("user '%s' does not exist", user);
+		return -1;
+	}
+	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+		server_log("cannot drop privileges to %s: %s", user, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+open_access_log(struct server *sv)
+{
+	FILE *f = NULL;
+	int rc = 0;
+
+	if (sv->cfg.access_log[0] != '\0') {
+		if ((f = fopen(sv->cfg.access_log, "a")) == NULL) {
+			server_log("cannot open access log %s: %s", sv->cfg.access_log, strerror(errno));
+			rc = -1;
+		} else {
+			setvbuf(f, NULL, _IOFBF, 1 << 16);
+		}
+	}
+	pthread_mutex_lock(&sv->log_lock);
+	if (sv->access_log != NULL)
+		fclose(sv->access_log);
+	sv->access_log = f;
+	fflush(stdout);
+	pthread_mutex_unlock(&sv->log_lock);
+	return rc;
+}
+
+/* The access log is block-buffered; a second is as stale as it gets. */
+static void
+on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *sv = arg;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&sv->log_lock);
+	fflush(sv->access_log != NULL ? sv->access_log : stdout);
+	pthread_mutex_unlock(&sv->log_lock);
+}
+
+/* Runs in the worker's own thread: stop accepting, let responses finish. */
+static void
+worker_drain(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct timeval tv = { DRAIN_SECONDS, 0 };
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	w->draining = 1;
+	for (i = 0; i < w->n_bound; i++)
+		evhttp_del_accept_socket(w->http, w->bound[i]);
+	w->n_bound = 0;
+	event_base_loopexit(w->base, &tv);
+}
+
+static void
+on_term(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *sv = arg;
+	size_t i;
+
+	(void)what;
+	server_log("signal %d: no new connections; exiting after in-flight responses",
+	    (int)sig);
+	for (i = 0; i < sv->n_workers; i++)
+		event_base_once(sv->workers[i].base, -1, EV_TIMEOUT, worker_drain,
+		    &sv->workers[i], NULL);
+}
+
+/* Runs in the worker's own thread: take the main thread's new config. */
+static void
+worker_reconfigure(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	w->cfg = w->sv->cfg;
+	apply_limits(w);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *sv = arg;
+	struct config fresh;
+	char err[512];
+	size_t i;
+
+	(void)sig;
+	(void)what;
+	if (sv->config_path != NULL) {
+		config_defaults(&fresh);
+		if (config_load(&fresh, sv->config_path, err, sizeof(err)) != 0) {
+			server_log("SIGHUP: keeping the running config: %s", err);
+			open_access_log(sv);
+			return;
+		}
+		if (strcmp(fresh.store, sv->cfg.store) != 0)
+			server_log("SIGHUP: 'store' changed; it takes effect on restart");
+		/* addresses, workers and the store stay as bound and opened */
+		memcpy(fresh.listen, sv->cfg.listen, sizeof(fresh.listen));
+		fresh.n_listen = sv->cfg.n_listen;
+		fresh.workers = sv->cfg.workers;
+		memcpy(fresh.store, sv->cfg.store, sizeof(fresh.store));
+		/*
+		 * Workers copy sv->cfg in their own threads; the main thread writes
+		 * it only here, and a worker reads it only in worker_reconfigure,
+		 * which is queued after this write.
+		 */
+		sv->cfg = fresh;
+		for (i = 0; i < sv->n_workers; i++)
+			event_base_once(sv->workers[i].base, -1, EV_TIMEOUT,
+			    worker_reconfigure, &sv->workers[i], NULL);
+	}
+	open_access_log(sv);
+	server_log("SIGHUP: config re-read, logs reopened");
+}
+
+/* Seconds to the next round: the poll interval with jitter, or a back-off after failures. */
+static long
+next_delay(const struct server *sv)
+{
+	unsigned fails = 0;
+	long poll = (long)sv->cfg.poll_interval, d;
+	int k;
+
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
+		if (sv->sync_state.failures[k] > fails)
+			fails = sv->sync_state.failures[k];
+	if (fails > 0) {
+		d = 30L << (fails > 8 ? 7 : fails - 1);	/* 30 s, 1 min, 2 min, ... */
+		return d < poll ? d : poll;
+	}
+	/* +-10 %: many mirrors started together do not poll together */
+	return poll - poll / 10 + (poll >= 5 ? random() % (poll / 5 + 1) : 0);
+}
+
+static void
+on_round_done(struct sync_ctx *ctx, void *arg)
+{
+	struct server *sv = arg;
+	struct timeval tv = { 0, 0 };
+	int k;
+
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
+		if (!ctx->outcome[k].ok || strcmp(ctx->outcome[k].result, "unchanged") != 0)
+			server_log("sync %s: %s: %s", ctl_kind_str((enum ctl_kind)k),
+			    ctx->outcome[k].result, ctx->outcome[k].text);
+	if (ctx->certs_fetched + ctx->certs_failed > 0)
+		server_log("sync: %zu root certificates fetched, %zu failed", ctx->certs_fetched,
+		    ctx->certs_failed);
+	pthread_mutex_lock(&sv->sync_lock);
+	sv->sync = sv->sync_state;
+	pthread_mutex_unlock(&sv->sync_lock);
+	tv.tv_sec = next_delay(sv);
+	if (sv->poll_timer != NULL)
+		evtimer_add(sv->poll_timer, &tv);
+}
+
+static void
+on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *sv = arg;
+
+	(void)fd;
+	(void)what;
+	sv->syncer.cfg = &sv->cfg;
+	if (sync_start(&sv->syncer, time(NULL)) != 0)
+		server_log("sync: a round is still running; skipped");
+}
+
+/* One line on what is served, so whoever started it knows where it stands. */
+static void
+announce(struct server *sv)
+{
+	struct cache c;
+	char line[512];
+	size_t n = 0;
+	int k, any = 0;
+
+	memset(&c, 0, sizeof(c));
+	if (cache_refresh(&c, sv->store) != STORE_OK) {
+		server_log("store %s could not be read: %s", sv->cfg.store, store_last_error(sv->store));
+		return;
+	}
+	for (k = KIND_AUTHROOT; k < KIND_COUNT && n < sizeof(line); k++) {
+		const struct served_file *f = &c.kinds[k];
+
+		if (!f->present)
+			continue;
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s %s%s", any ? ", " : "",
+		    ctl_kind_str((enum ctl_kind)k), f->v.sequence, f->pinned ? " (pinned)" : "");
+		any = 1;
+	}
+	cache_free(&c);
+	if (any)
+		server_log("listening on http://%s/ with %zu worker%s; serving %s",
+		    sv->cfg.listen[0], sv->n_workers, sv->n_workers == 1 ? "" : "s", line);
+	else
+		server_log("listening on http://%s/; the store %s is empty: fill it with "
+		    "'ctlmirror import --store %s FILE.cab' (or let it sync upstream)",
+		    sv->cfg.listen[0], sv->cfg.store, sv->cfg.store);
+}
+
+static int
+take_listen(int c, const char *arg, void *ctx)
+{
+	struct config *listen = ctx;
+
+	if (c != 'l')
+		return EXIT_USAGE;
+	if (listen->n_listen == CONFIG_MAX_LIST || strlen(arg) >= sizeof(listen->listen[0])) {
+		fprintf(stderr, "ctlmirror serve: too many or too long --listen\n");
+		return EXIT_USAGE;
+	}
+	snprintf(listen->listen[listen->n_listen++], sizeof(listen->listen[0]), "%s", arg);
+	return 0;
+}
+
+static size_t
+worker_count(const struct config *cfg)
+{
+	long n = cfg->workers > 0 ? (long)cfg->workers : sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > SERVER_MAX_WORKERS ? SERVER_MAX_WORKERS : (size_t)n;
+}
+
+int
+cli_serve(int argc, char **argv)
+{
+	static const struct option extra[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct config listen;	/* --listen values, kept apart until the config is read */
+	static struct server sv;	/* large (per-worker caches and counters) */
+	struct cli_opts o;
+	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL, *ev_flush = NULL;
+	struct timeval second = { 1, 0 };
+	struct event_base *main_base;
+	size_t i, started = 0;
+	int status;
+
+	memset(&listen, 0, sizeof(listen));
+	memset(&sv, 0, sizeof(sv));
+	status = cli_parse(argc, argv, extra, take_listen, &listen, &o, &sv.cfg, "serve", usage);
+	if (status != 0)
+		return status < 0 ? 0 : status;
+	if (optind != argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (listen.n_listen > 0) {
+		memcpy(sv.cfg.listen, listen.listen, sizeof(sv.cfg.listen));
+		sv.cfg.n_listen = listen.n_listen;
+	}
+	sv.config_path = o.config;
+	sv.started = time(NULL);
+	pthread_mutex_init(&sv.log_lock, NULL);
+	pthread_mutex_init(&sv.sync_lock, NULL);
+	anchors_init(&sv.anchors);
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	signal(SIGPIPE, SIG_IGN);
+	status = EXIT_IO;
+	if (evthread_use_pthreads() != 0) {
+		server_log("libevent has no thread support");
+		goto out;
+	}
+	sv.n_workers = worker_count(&sv.cfg);
+	for (i = 0; i < sv.n_workers; i++)
+		if (worker_init(&sv, &sv.workers[i], i) != 0)
+			goto out;
+	main_base = sv.workers[0].base;
+	if (drop_privileges(sv.cfg.user) != 0 || open_access_log(&sv) != 0 ||
+	    cli_store_open(&sv.cfg, 0, &sv.store, "serve") != 0)
+		goto out;
+	ev_term = evsignal_new(main_base, SIGTERM, on_term, &sv);
+	ev_int = evsignal_new(main_base, SIGINT, on_term, &sv);
+	ev_hup = evsignal_new(main_base, SIGHUP, on_hup, &sv);
+	ev_flush = event_new(main_base, -1, EV_PERSIST, on_flush, &sv);
+	if (ev_term == NULL || ev_int == NULL || ev_hup == NULL || ev_flush == NULL ||
+	    event_add(ev_term, NULL) != 0 || event_add(ev_int, NULL) != 0 ||
+	    event_add(ev_hup, NULL) != 0 || event_add(ev_flush, &second) != 0) {
+		server_log("cannot install signal handlers");
+		goto out;
+	}
+	announce(&sv);
+	if (sv.cfg.poll_interval > 0) {
+		struct timeval soon = { 1, 0 };
+
+		if (cli_trust_load(&sv.cfg, NULL, NULL, 0, &sv.anchors, &sv.syncer.intermediates,
+		    "serve") != 0)
+			server_log("sync: no anchors could be read: every fetched copy will be "
+			    "quarantined until 'anchors =' names the Microsoft roots");
+		sv.syncer.cfg = &sv.cfg;
+		sv.syncer.store = sv.store;
+		sv.syncer.anchors = &sv.anchors;
+		sv.syncer.state = &sv.sync_state;
+		sv.syncer.done = on_round_done;
+		sv.syncer.done_arg = &sv;
+		if ((sv.syncer.fetcher = fetcher_new(main_base)) == NULL ||
+		    (sv.poll_timer = evtimer_new(main_base, on_poll, &sv)) == NULL ||
+		    evtimer_add(sv.poll_timer, &soon) != 0) {
+			server_log("cannot set up upstream polling");
+			goto out;
+		}
+	}
+	for (started = 1; started < sv.n_workers; started++)
+		if (pthread_create(&sv.workers[started].thread, NULL, worker_run,
+		    &sv.workers[started]) != 0) {
+			server_log("cannot start worker %zu", started);
+			break;
+		}
+	if (started == sv.n_workers && event_base_dispatch(main_base) == 0)
+		status = 0;
+	for (i = 1; i < started; i++) {
+		event_base_loopexit(sv.workers[i].base, NULL);
+		pthread_join(sv.workers[i].thread, NULL);
+	}
+	server_log(status == 0 ? "stopped" : "stopped after an error");
+out:
+	if (ev_term != NULL)
+		event_free(ev_term);
+	if (ev_int != NULL)
+		event_free(ev_int);
+	if (ev_hup != NULL)
+		event_free(ev_hup);
+	if (ev_flush != NULL)
+		event_free(ev_flush);
+	if (sv.poll_timer != NULL)
+		event_free(sv.poll_timer);
+	sync_free(&sv.syncer);
+	fetcher_free(sv.syncer.fetcher);
+	sk_X509_pop_free(sv.syncer.intermediates, X509_free);
+	anchors_free(&sv.anchors);
+	for (i = 0; i < sv.n_workers; i++)
+		worker_free(&sv.workers[i]);
+	store_close(sv.store);
+	pthread_mutex_lock(&sv.log_lock);
+	if (sv.access_log != NULL)
+		fclose(sv.access_log);
+	fflush(stdout);
+	pthread_mutex_unlock(&sv.log_lock);
+	pthread_mutex_destroy(&sv.log_lock);
+	pthread_mutex_destroy(&sv.sync_lock);
+	libevent_global_shutdown();
+	return status;
+}
