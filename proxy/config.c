@@ -14,7 +14,7 @@
 #define CONFIG_FILE_MAX (256 * 1024)
 #define LINE_MAX_LEN 2048
 
-enum vtype { V_PATH, V_LIST, V_ULONG, V_DURATION, V_WORD };
+enum vtype { V_PATH, V_LIST, V_ULONG, V_DURATION, V_WORD, V_BOOL };
 
 static const struct key {
 	const char *name;
@@ -34,14 +34,19 @@ static const struct key {
 	L(mirror_hosts, mirror_hosts, n_mirror_hosts),
 	K(flat_prefix, V_PATH, flat_prefix),
 	K(outbound_proxy, V_PATH, outbound_proxy),
+	K(random_query, V_BOOL, random_query),
+	K(fetch_timeout, V_DURATION, fetch_timeout),
+	K(max_download, V_ULONG, max_download),
 	K(poll_interval, V_DURATION, poll_interval),
 	K(warn_days, V_ULONG, warn_days),
 	K(stale_after, V_DURATION, stale_after),
+	K(workers, V_ULONG, workers),
 	K(max_connections, V_ULONG, max_connections),
 	K(max_header_size, V_ULONG, max_header_size),
 	K(timeout, V_DURATION, timeout),
 	K(map_size_mb, V_ULONG, map_size_mb),
 	K(log_format, V_WORD, log_format),
+	K(access_log, V_PATH, access_log),
 	K(user, V_WORD, user),
 #undef K
 #undef L
@@ -64,6 +69,9 @@ config_defaults(struct config *c)
 	snprintf(c->listen[0], sizeof(c->listen[0]), "127.0.0.1:8080");
 	c->n_listen = 1;
 	snprintf(c->flat_prefix, sizeof(c->flat_prefix), "/");
+	c->random_query = 1;
+	c->fetch_timeout = 60;
+	c->max_download = 16 * 1024 * 1024;
 	c->poll_interval = 3600;
 	c->warn_days = 14;
 	c->stale_after = 2 * 86400;
@@ -159,6 +167,14 @@ apply(struct config *c, struct seen *seen, const char *name, unsigned line,
 			if (strcmp(k, "log_format") == 0 && strcmp(v, "text") != 0 && strcmp(v, "json") != 0)
 				return fail(err, err_len, name, line, "log_format must be 'text' or 'json'");
 			memcpy(field, v, strlen(v) + 1);
+			return 0;
+		case V_BOOL:
+			if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "on") == 0)
+				*(int *)(void *)field = 1;
+			else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 || strcmp(v, "off") == 0)
+				*(int *)(void *)field = 0;
+			else
+				return fail(err, err_len, name, line, "'%s' must be yes or no, not '%s'", k, v);
 			return 0;
 		case V_ULONG:
 		case V_DURATION:

@@ -31,14 +31,19 @@ struct config {
 	size_t n_mirror_hosts;
 	char flat_prefix[256];
 	char outbound_proxy[512];		/* "" for none */
+	int random_query;			/* append a random query string upstream */
+	unsigned long fetch_timeout;		/* seconds per upstream transfer */
+	unsigned long max_download;		/* bytes per upstream transfer */
 	unsigned long poll_interval;		/* seconds; 0 = no polling */
 	unsigned long warn_days;		/* warn this many days before the signer expires */
 	unsigned long stale_after;		/* seconds without a good sync before warning */
+	unsigned long workers;			/* serving threads; 0 = one per CPU */
 	unsigned long max_connections;
 	unsigned long max_header_size;
 	unsigned long timeout;			/* client read/write timeout, seconds */
 	unsigned long map_size_mb;		/* LMDB map size */
 	char log_format[16];			/* "text" or "json" */
+	char access_log[CONFIG_PATH_MAX];	/* file; "" = standard output */
 	char user[64];				/* drop privileges to this user, "" = don't */
 };
 

@@ -16,7 +16,19 @@ static const struct {
 	int (*run)(int, char **);
 	const char *summary;
 } commands[] = {
+	{ "serve", cli_serve, "run the mirror: serve verified lists to Windows clients" },
+	{ "sync", cli_sync, "fetch the lists from upstream now, verify, record" },
 	{ "verify", cli_verify, "check CTL files (.cab or .stl) and explain the verdict" },
+	{ "import", cli_import, "verify files and record them in the store" },
+	{ "versions", cli_versions, "list every stored version with its status" },
+	{ "show", cli_show, "everything known about one version" },
+	{ "status", cli_status, "what is served per kind, signer expiry, health" },
+	{ "pin", cli_pin, "serve one admitted version until unpinned" },
+	{ "unpin", cli_unpin, "serve the newest verified version again" },
+	{ "diff", cli_diff, "roots added, removed and changed between two versions" },
+	{ "export", cli_export, "write the served files as a static RootDirURL tree" },
+	{ "events", cli_events, "the audit log" },
+	{ "gc", cli_gc, "remove old versions, keeping served, pinned and the newest" },
 };
 
 static void

@@ -1,0 +1,533 @@
+/*
+ * sync.c - a sync round as callbacks on the event loop (see sync.h).
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "proxy/sync.h"
+#include "verify/verify.h"
+
+/* Certificates fetched at once after a new authroot version. */
+#define CERT_PARALLEL 4
+#define SEQ_MAX 1024
+#define CERT_MAX (64 * 1024)
+
+struct round;
+
+struct kind_job {
+	struct round *r;
+	enum ctl_kind kind;
+	size_t upstream;	/* index of the upstream being tried */
+	int settled;
+	char seq_file[80];	/* what upstream's sequence file said, "" if unknown */
+	char cab_seq[80];	/* the sequence of the cab fetched from upstream[0] */
+	char errors[384];
+};
+
+struct cert_job {
+	struct round *r;
+	unsigned char sha1[20];
+	size_t upstream;
+};
+
+struct round {
+	struct sync_ctx *ctx;
+	time_t now;
+	struct kind_job jobs[KIND_COUNT];
+	size_t pending;		/* transfers not yet finished */
+	unsigned char (*want)[20];
+	size_t n_want, next_want;
+	int certs_started;
+};
+
+static void
+outcome(struct sync_outcome *o, int ok, const char *result, const char *seq,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	o->ok = ok;
+	snprintf(o->result, sizeof(o->result), "%s", result);
+	snprintf(o->sequence, sizeof(o->sequence), "%s", seq != NULL ? seq : "");
+	va_start(ap, fmt);
+	vsnprintf(o->text, sizeof(o->text), fmt, ap);
+	va_end(ap);
+}
+
+static void
+limits(const struct config *cfg, size_t max, struct fetch_limits *lim)
+{
+	memset(lim, 0, sizeof(*lim));
+	lim->connect_timeout = 10;
+	lim->total_timeout = (long)cfg->fetch_timeout;
+	lim->low_speed_bytes = 512;	/* a slow drip is as good as a dead link */
+	lim->low_speed_time = 15;
+	lim->max_body = max < cfg->max_download ? max : cfg->max_download;
+	lim->proxy = cfg->outbound_proxy;
+}
+
+/* base + name, plus the random query string when configured. */
+static void
+make_url(const struct config *cfg, size_t upstream, const char *name,
+    char *url, size_t len, char *plain, size_t plain_len)
+{
+	const char *base = cfg->upstream[upstream];
+	const char *slash = base[0] && base[strlen(base) - 1] == '/' ? "" : "/";
+	unsigned char rnd[8];
+	char q[20] = "";
+	size_t i;
+
+	snprintf(plain, plain_len, "%s%s%s", base, slash, name);
+	if (cfg->random_query && RAND_bytes(rnd, sizeof(rnd)) == 1) {
+		q[0] = '?';
+		for (i = 0; i < sizeof(rnd); i++)
+			snprintf(q + 1 + 2 * i, 3, "%02x", rnd[i]);
+	}
+	snprintf(url, len, "%s%s", plain, q);
+}
+
+/* Remembers what an upstream URL answered (conditional-GET state, health). */
+static void
+note_upstream(struct round *r, const char *plain, const struct fetch_result *res, int good)
+{
+	struct upstream_state st;
+
+	if (store_upstream_get(r->ctx->store, plain, &st) != STORE_OK)
+		memset(&st, 0, sizeof(st));
+	st.last_attempt = r->now;
+	st.last_status = (int)res->status;
+	if (good) {
+		st.last_success = r->now;
+		st.consecutive_failures = 0;
+		st.last_error[0] = '\0';
+		if (res->status == 200) {
+			snprintf(st.etag, sizeof(st.etag), "%s", res->etag);
+			snprintf(st.last_modified, sizeof(st.last_modified), "%s", res->last_modified);
+		}
+	} else {
+		st.consecutive_failures++;
+		snprintf(st.last_error, sizeof(st.last_error), "%s",
+		    res->error[0] ? res->error : "unexpected HTTP status");
+	}
+	store_upstream_put(r->ctx->store, plain, &st);
+}
+
+static void start_cab(struct kind_job *j);
+static void start_certs(struct round *r);
+static void pump_certs(struct round *r);
+
+static void
+round_check_done(struct round *r)
+{
+	struct sync_ctx *ctx = r->ctx;
+
+	if (r->pending > 0)
+		return;
+	ctx->running = 0;
+	ctx->round = NULL;
+	free(r->want);
+	free(r);
+	if (ctx->done != NULL)
+		ctx->done(ctx, ctx->done_arg);
+}
+
+/* The kind's round is over: record health, compare the sequence file. */
+static void
+settle(struct kind_job *j)
+{
+	struct round *r = j->r;
+	struct sync_ctx *ctx = r->ctx;
+	struct sync_outcome *o = &ctx->outcome[j->kind];
+
+	j->settled = 1;
+	if (j->kind == KIND_AUTHROOT && j->seq_file[0] != '\0' && j->cab_seq[0] != '\0' &&
+	    strcasecmp(j->seq_file, j->cab_seq) != 0) {
+		struct store_event ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.when = r->now;
+		ev.type = EV_INCONSISTENT;
+		ev.kind = KIND_AUTHROOT;
+		snprintf(ev.sequence, sizeof(ev.sequence), "%s", j->cab_seq);
+		snprintf(ev.text, sizeof(ev.text),
+		    "upstream %.100s says sequence %.40s but its cab holds %.40s; the cab decides",
+		    ctx->cfg->upstream[0], j->seq_file, j->cab_seq);
+		store_log(ctx->store, &ev);
+		strncat(o->text, "; sequence file disagrees with the cab", sizeof(o->text) - strlen(o->text) - 1);
+	}
+	if (ctx->state != NULL) {
+		if (o->ok) {
+			if (ctx->state->failures[j->kind] > 0) {
+				struct store_event ev;
+
+				memset(&ev, 0, sizeof(ev));
+				ev.when = r->now;
+				ev.type = EV_SYNC;
+				ev.kind = j->kind;
+				snprintf(ev.text, sizeof(ev.text), "upstream reachable again after %u failed rounds",
+				    ctx->state->failures[j->kind]);
+				store_log(ctx->store, &ev);
+			}
+			ctx->state->last_success[j->kind] = r->now;
+			ctx->state->failures[j->kind] = 0;
+		} else {
+			if (ctx->state->failures[j->kind]++ == 0) {
+				struct store_event ev;
+
+				memset(&ev, 0, sizeof(ev));
+				ev.when = r->now;
+				ev.type = EV_SYNC;
+				ev.kind = j->kind;
+				snprintf(ev.text, sizeof(ev.text), "sync failed: %s", o->text);
+				store_log(ctx->store, &ev);
+			}
+		}
+	}
+}
+
+/* Move on to the next upstream, or settle with what was seen. */
+static void
+next_upstream(struct kind_job *j, int ok, const char *result, const char *seq)
+{
+	struct sync_outcome *o = &j->r->ctx->outcome[j->kind];
+
+	if (++j->upstream < j->r->ctx->cfg->n_upstream) {
+		/* remember the best so far in case the others fail */
+		if (ok)
+			outcome(o, ok, result, seq, "%s", j->errors);
+		start_cab(j);
+		return;
+	}
+	if (!o->ok || !ok)
+		outcome(o, ok || o->ok, ok ? result : (o->ok ? o->result : "failed"),
+		    ok ? seq : o->sequence, "%s", j->errors);
+	settle(j);
+}
+
+static void
+append_error(struct kind_job *j, const char *fmt, ...)
+{
+	size_t n = strlen(j->errors);
+	va_list ap;
+
+	if (n > 0 && n < sizeof(j->errors) - 2) {
+		strcat(j->errors, "; ");
+		n += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(j->errors + n, sizeof(j->errors) - n, fmt, ap);
+	va_end(ap);
+}
+
+struct cab_fetch {
+	struct kind_job *j;
+	char plain[600];
+};
+
+static void
+on_cab(const struct fetch_result *res, void *arg)
+{
+	struct cab_fetch *cf = arg;
+	struct kind_job *j = cf->j;
+	struct round *r = j->r;
+	struct sync_ctx *ctx = r->ctx;
+	struct vfy_params p;
+	struct verdict v;
+	struct version ver;
+	enum admit_result ar;
+	enum store_err err;
+
+	r->pending--;
+	if (!res->transferred || (res->status != 200 && res->status != 304)) {
+		note_upstream(r, cf->plain, res, 0);
+		if (res->transferred)
+			append_error(j, "%s: HTTP %ld", cf->plain, res->status);
+		else
+			append_error(j, "%s: %s", cf->plain, res->error);
+		next_upstream(j, 0, NULL, NULL);
+		goto out;
+	}
+	note_upstream(r, cf->plain, res, 1);
+	if (res->status == 304) {
+		outcome(&ctx->outcome[j->kind], 1, "unchanged", NULL, "%s: not modified", cf->plain);
+		settle(j);
+		goto out;
+	}
+	memset(&p, 0, sizeof(p));
+	p.kind = j->kind;
+	p.at = r->now;
+	p.anchors = ctx->anchors;
+	p.intermediates = ctx->intermediates;
+	vfy_verify(res->body, res->len, &p, &v);
+	if (j->upstream == 0 && v.sequence[0] != '\0')
+		snprintf(j->cab_seq, sizeof(j->cab_seq), "%s", v.sequence);
+	err = store_admit(ctx->store, res->body, res->len, &v, r->now, cf->plain, &ar, &ver);
+	if (err != STORE_OK) {
+		append_error(j, "store: %s: %s", store_strerror(err), store_last_error(ctx->store));
+		outcome(&ctx->outcome[j->kind], 0, "failed", v.sequence, "%s", j->errors);
+		verdict_free(&v);
+		settle(j);
+		goto out;
+	}
+	switch (ar) {
+	case ADMIT_ADMITTED:
+		outcome(&ctx->outcome[j->kind], 1, "admitted", ver.sequence,
+		    "%s: new version %s admitted", cf->plain, ver.sequence);
+		settle(j);
+		if (j->kind == KIND_AUTHROOT)
+			start_certs(r);
+		break;
+	case ADMIT_DUPLICATE:
+		outcome(&ctx->outcome[j->kind], 1, "unchanged", ver.sequence,
+		    "%s: version %s already stored", cf->plain, ver.sequence);
+		settle(j);
+		break;
+	case ADMIT_QUARANTINED:
+		append_error(j, "%s: quarantined %s (%s)", cf->plain,
+		    ver.sequence[0] ? ver.sequence : "copy", vfy_reason_str(ver.reason));
+		next_upstream(j, 1, "quarantined", ver.sequence);
+		break;
+	case ADMIT_ROLLBACK:
+		append_error(j, "%s: refused rollback to %s (a stale edge)", cf->plain, ver.sequence);
+		next_upstream(j, 1, "rollback", ver.sequence);
+		break;
+	}
+	verdict_free(&v);
+out:
+	free(cf);
+	round_check_done(r);
+}
+
+static void
+start_cab(struct kind_job *j)
+{
+	struct round *r = j->r;
+	struct sync_ctx *ctx = r->ctx;
+	struct upstream_state st;
+	struct fetch_limits lim;
+	struct cab_fetch *cf;
+	char url[640];
+
+	if ((cf = calloc(1, sizeof(*cf))) == NULL) {
+		append_error(j, "out of memory");
+		next_upstream(j, 0, NULL, NULL);
+		return;
+	}
+	cf->j = j;
+	make_url(ctx->cfg, j->upstream, ctl_kind_cab_name(j->kind), url, sizeof(url),
+	    cf->plain, sizeof(cf->plain));
+	if (store_upstream_get(ctx->store, cf->plain, &st) != STORE_OK)
+		memset(&st, 0, sizeof(st));
+	limits(ctx->cfg, 32u * 1024 * 1024, &lim);
+	r->pending++;
+	if (fetch_start(ctx->fetcher, url, st.etag, st.last_modified, &lim, on_cab, cf) != 0) {
+		r->pending--;
+		free(cf);
+		append_error(j, "%s: cannot start the transfer", url);
+		next_upstream(j, 0, NULL, NULL);
+	}
+}
+
+static void
+on_seq(const struct fetch_result *res, void *arg)
+{
+	struct kind_job *j = arg;
+	struct round *r = j->r;
+	size_t i, n = 0;
+
+	r->pending--;
+	/* "parsers accept surrounding white space and either case" (PROTOCOL.md) */
+	if (res->transferred && res->status == 200 && res->len < sizeof(j->seq_file)) {
+		for (i = 0; i < res->len; i++)
+			if (!isspace(res->body[i]))
+				j->seq_file[n++] = (char)toupper(res->body[i]);
+		j->seq_file[n] = '\0';
+		for (i = 0; i < n; i++)
+			if (!isxdigit((unsigned char)j->seq_file[i]))
+				j->seq_file[0] = '\0';
+	}
+	/* the cab may have settled first: compare now */
+	if (j->settled && j->seq_file[0] != '\0' && j->cab_seq[0] != '\0')
+		settle(j);
+	round_check_done(r);
+}
+
+/* ---- root certificates ---- */
+
+static void
+on_cert(const struct fetch_result *res, void *arg)
+{
+	struct cert_job *cj = arg;
+	struct round *r = cj->r;
+	struct sync_ctx *ctx = r->ctx;
+	unsigned char sha1[20];
+	int added;
+
+	r->pending--;
+	if (res->transferred && res->status == 200 &&
+	    EVP_Digest(res->body, res->len, sha1, NULL, EVP_sha1(), NULL) &&
+	    memcmp(sha1, cj->sha1, 20) == 0 &&
+	    store_put_cert(ctx->store, res->body, res->len, r->now, &added) == STORE_OK) {
+		ctx->certs_fetched++;
+	} else if (++cj->upstream < ctx->cfg->n_upstream) {
+		struct fetch_limits lim;
+		char url[640], plain[600], name[48];
+		size_t i;
+
+		for (i = 0; i < 20; i++)
+			snprintf(name + 2 * i, 3, "%02X", cj->sha1[i]);
+		strcat(name, ".crt");
+		make_url(ctx->cfg, cj->upstream, name, url, sizeof(url), plain, sizeof(plain));
+		limits(ctx->cfg, CERT_MAX, &lim);
+		r->pending++;
+		if (fetch_start(ctx->fetcher, url, NULL, NULL, &lim, on_cert, cj) == 0) {
+			round_check_done(r);
+			return;
+		}
+		r->pending--;
+		ctx->certs_failed++;
+	} else {
+		ctx->certs_failed++;
+	}
+	free(cj);
+	pump_certs(r);
+	round_check_done(r);
+}
+
+/* Keeps CERT_PARALLEL certificate transfers running until all are done. */
+static void
+pump_certs(struct round *r)
+{
+	struct sync_ctx *ctx = r->ctx;
+
+	while (r->next_want < r->n_want && r->pending < CERT_PARALLEL + KIND_COUNT * 2) {
+		struct cert_job *cj = calloc(1, sizeof(*cj));
+		struct fetch_limits lim;
+		char url[640], plain[600], name[48];
+		size_t i;
+
+		if (cj == NULL)
+			return;
+		cj->r = r;
+		memcpy(cj->sha1, r->want[r->next_want++], 20);
+		for (i = 0; i < 20; i++)
+			snprintf(name + 2 * i, 3, "%02X", cj->sha1[i]);
+		strcat(name, ".crt");
+		make_url(ctx->cfg, 0, name, url, sizeof(url), plain, sizeof(plain));
+		limits(ctx->cfg, CERT_MAX, &lim);
+		r->pending++;
+		if (fetch_start(ctx->fetcher, url, NULL, NULL, &lim, on_cert, cj) != 0) {
+			r->pending--;
+			ctx->certs_failed++;
+			free(cj);
+		}
+	}
+}
+
+/* The served authroot's listed roots that the store lacks. */
+static void
+start_certs(struct round *r)
+{
+	struct sync_ctx *ctx = r->ctx;
+	struct version v;
+	struct verdict vd;
+	unsigned char *buf = NULL, *der;
+	size_t len, i, dlen;
+
+	if (r->certs_started || ctx->cfg->n_upstream == 0)
+		return;
+	r->certs_started = 1;
+	if (store_served_blob(ctx->store, KIND_AUTHROOT, &v, NULL, &buf, &len) != STORE_OK)
+		return;
+	vfy_read_entries(buf, len, KIND_AUTHROOT, &vd);
+	free(buf);
+	if (vd.n_entries > 0 && (r->want = calloc(vd.n_entries, 20)) != NULL) {
+		for (i = 0; i < vd.n_entries; i++) {
+			if (vd.entries[i].id_len != 20)
+				continue;
+			if (store_get_cert(ctx->store, vd.entries[i].id, &der, &dlen) == STORE_OK) {
+				free(der);
+				continue;
+			}
+			memcpy(r->want[r->n_want++], vd.entries[i].id, 20);
+		}
+	}
+	verdict_free(&vd);
+	pump_certs(r);
+}
+
+int
+sync_start(struct sync_ctx *ctx, time_t now)
+{
+	struct round *r;
+	int k;
+
+	if (ctx->running || (r = calloc(1, sizeof(*r))) == NULL)
+		return -1;
+	r->ctx = ctx;
+	r->now = now;
+	ctx->running = 1;
+	ctx->round = r;
+	ctx->certs_fetched = ctx->certs_failed = 0;
+	memset(ctx->outcome, 0, sizeof(ctx->outcome));
+	r->pending++;	/* held while starting, so no callback ends the round early */
+	if (ctx->certs_only) {
+		start_certs(r);
+	} else if (ctx->cfg->n_upstream == 0) {
+		for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
+			outcome(&ctx->outcome[k], 0, "failed", NULL, "no upstream configured");
+	} else {
+		for (k = KIND_AUTHROOT; k < KIND_COUNT; k++) {
+			struct kind_job *j = &r->jobs[k];
+
+			j->r = r;
+			j->kind = (enum ctl_kind)k;
+			if (k == KIND_AUTHROOT) {
+				struct fetch_limits lim;
+				char url[640], plain[600];
+
+				make_url(ctx->cfg, 0, ctl_kind_seq_name(KIND_AUTHROOT), url,
+				    sizeof(url), plain, sizeof(plain));
+				limits(ctx->cfg, SEQ_MAX, &lim);
+				r->pending++;
+				/* unconditional: it is tiny, and the comparison needs its text */
+				if (fetch_start(ctx->fetcher, url, NULL, NULL, &lim, on_seq, j) != 0)
+					r->pending--;
+			}
+			start_cab(j);
+		}
+	}
+	r->pending--;
+	round_check_done(r);
+	return 0;
+}
+
+int
+sync_certs(struct sync_ctx *ctx)
+{
+	int saved = ctx->certs_only, rc;
+
+	ctx->certs_only = 1;
+	rc = sync_start(ctx, time(NULL));
+	ctx->certs_only = saved;
+	return rc;
+}
+
+void
+sync_free(struct sync_ctx *ctx)
+{
+	struct round *r = ctx->round;
+
+	if (r != NULL) {
+		free(r->want);
+		free(r);
+	}
+	ctx->round = NULL;
+	ctx->running = 0;
+}
