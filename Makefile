@@ -1,5 +1,5 @@
 # ctlmirror: the two commands of the README, and what they need.
-#   make run   install missing Debian packages, build, start ctlmirror
+#   make run   install missing Debian packages, build, start the server on 127.0.0.1:8080
 #   make test  same set-up, then the whole suite: release build and ASan+UBSan build
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -21,9 +21,12 @@ build-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCTLMIRROR_SANITIZE=ON $(CMAKE_ARGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-# Until the server exists, run shows what the binary does.
+# The daemon on its embedded defaults, on 127.0.0.1:8080, with a store under ./var.
+# Extra arguments: make run ARGS='-c etc/ctlmirror.conf'
+ARGS ?=
 run: build
-	./$(BUILD)/ctlmirror --help
+	mkdir -p var
+	./$(BUILD)/ctlmirror serve --store var/store --listen 127.0.0.1:8080 $(ARGS)
 
 test-release: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -36,6 +39,7 @@ test: test-release test-asan
 
 bench: build
 	./bench/verify/run.sh $(BUILD)
+	./bench/serve/run.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

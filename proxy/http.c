@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE	/* strptime, timegm */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,11 +212,14 @@ send_blob(struct evhttp_request *req, struct blob *b, const char *ctype,
 		evhttp_send_reply(req, r->code, partial ? "Partial Content" : "OK", NULL);
 		return;
 	}
-	if ((body = evbuffer_new()) == NULL ||
-	    evbuffer_add_reference(body, b->data + from, to - from + 1, blob_cleanup,
-	    blob_ref(b)) != 0) {
-		if (body != NULL)
-			evbuffer_free(body);
+	/* no copy: the response references the cached bytes until it is sent */
+	if ((body = evbuffer_new()) != NULL && evbuffer_add_reference(body, b->data + from,
+	    to - from + 1, blob_cleanup, blob_ref(b)) != 0) {
+		blob_unref(b);	/* the cleanup that would have dropped it never runs */
+		evbuffer_free(body);
+		body = NULL;
+	}
+	if (body == NULL) {
 		send_text(req, 500, "Internal Server Error", "text/plain", "out of memory\n", r);
 		return;
 	}
@@ -279,6 +283,7 @@ serve_crt(struct worker *w, struct evhttp_request *req, const struct route *rt,
  */
 struct waiter {
 	struct waiter *next;
+	struct evhttp_connection *con;
 	struct evhttp_request *req;	/* NULL once its connection closed */
 	struct route rt;
 	struct timeval start;
@@ -294,15 +299,6 @@ struct cert_wait {
 
 static void finish_request(struct worker *w, struct evhttp_request *req,
     const struct route *rt, const struct reply *r, const struct timeval *start);
-
-static void
-waiter_gone(struct evhttp_connection *con, void *arg)
-{
-	struct waiter *wt = arg;
-
-	(void)con;
-	wt->req = NULL;
-}
 
 static int cert_fetch_start(struct cert_wait *cw);
 
@@ -333,7 +329,6 @@ on_cert_fetched(const struct fetch_result *res, void *arg)
 
 		cw->waiters = wt->next;
 		if (wt->req != NULL) {
-			evhttp_connection_set_closecb(evhttp_request_get_connection(wt->req), NULL, NULL);
 			serve_crt(w, wt->req, &wt->rt, &r);
 			finish_request(w, wt->req, &wt->rt, &r, &wt->start);
 		}
@@ -396,11 +391,115 @@ wait_for_cert(struct worker *w, struct evhttp_request *req, const struct route *
 		w->waits = cw;
 	}
 	wt->req = req;
+	wt->con = evhttp_request_get_connection(req);
 	wt->rt = *rt;
 	wt->start = *start;
 	wt->next = cw->waiters;
 	cw->waiters = wt;
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req), waiter_gone, wt);
+	return 1;
+}
+
+/* ---- connections: counted, so max_connections holds ---- */
+
+static size_t
+conn_slot(const struct worker *w, const void *con)
+{
+	return ((uintptr_t)con >> 4) * 2654435761u % w->conns_cap;
+}
+
+/* A tombstone keeps probe chains intact after a removal. */
+static char tombstone;
+
+static int
+conn_known(const struct worker *w, const void *con)
+{
+	size_t i, n;
+
+	if (w->conns_cap == 0)
+		return 0;
+	for (i = conn_slot(w, con), n = 0; w->conns[i] != NULL && n < w->conns_cap;
+	    i = (i + 1) % w->conns_cap, n++)
+		if (w->conns[i] == con)
+			return 1;
+	return 0;
+}
+
+static void
+conn_closed(struct evhttp_connection *con, void *arg)
+{
+	struct worker *w = arg;
+	struct cert_wait *cw;
+	struct waiter *wt;
+	size_t i, n;
+
+	for (i = conn_slot(w, con), n = 0; w->conns[i] != NULL && n < w->conns_cap;
+	    i = (i + 1) % w->conns_cap, n++)
+		if (w->conns[i] == con) {
+			w->conns[i] = &tombstone;
+			w->n_conns--;
+			w->n_tombs++;
+			break;
+		}
+	/* a request waiting for a certificate on this connection is gone with it */
+	for (cw = w->waits; cw != NULL; cw = cw->next)
+		for (wt = cw->waiters; wt != NULL; wt = wt->next)
+			if (wt->con == con)
+				wt->req = NULL;
+}
+
+/* Drops the tombstones: long runs of closes would otherwise lengthen every probe. */
+static void
+conn_rehash(struct worker *w)
+{
+	void **old = w->conns;
+	size_t i, j, cap = w->conns_cap;
+
+	if ((w->conns = calloc(cap, sizeof(*w->conns))) == NULL) {
+		w->conns = old;
+		return;
+	}
+	for (i = 0; i < cap; i++) {
+		if (old[i] == NULL || old[i] == &tombstone)
+			continue;
+		for (j = conn_slot(w, old[i]); w->conns[j] != NULL; j = (j + 1) % cap)
+			;
+		w->conns[j] = old[i];
+	}
+	w->n_tombs = 0;
+	free(old);
+}
+
+/* Counts a connection at its first request; 0 when over the limit. */
+static int
+conn_admit(struct worker *w, struct evhttp_connection *con)
+{
+	size_t i;
+
+	if (con == NULL || conn_known(w, con))
+		return 1;
+	/* the table stays at most half full of live entries (SIGHUP may raise the limit) */
+	if (w->n_conns >= w->max_conns || (w->conns_cap > 0 && w->n_conns >= w->conns_cap / 2)) {
+		__atomic_store_n(&w->metrics.refused_connections,
+		    w->metrics.refused_connections + 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	if (w->conns_cap == 0) {
+		w->conns_cap = 2 * w->max_conns + 1;
+		if ((w->conns = calloc(w->conns_cap, sizeof(*w->conns))) == NULL) {
+			w->conns_cap = 0;
+			return 1;
+		}
+	}
+	if (w->n_tombs > w->conns_cap / 4)
+		conn_rehash(w);
+	for (i = conn_slot(w, con); w->conns[i] != NULL && w->conns[i] != &tombstone;
+	    i = (i + 1) % w->conns_cap)
+		;
+	if (w->conns[i] == &tombstone)
+		w->n_tombs--;
+	w->conns[i] = con;
+	w->n_conns++;
+	evhttp_connection_set_closecb(con, conn_closed, w);
 	return 1;
 }
 
@@ -570,6 +669,13 @@ http_handle(struct evhttp_request *req, void *arg)
 
 	gettimeofday(&start, NULL);
 	evhttp_add_header(out, "Server", "ctlmirror");
+	if (!conn_admit(w, evhttp_request_get_connection(req))) {
+		evhttp_add_header(out, "Connection", "close");
+		evhttp_add_header(out, "Retry-After", "5");
+		send_text(req, 503, "Service Unavailable", "text/plain",
+		    "503 too many connections\n", &r);
+		return;
+	}
 	route_request(&w->cfg, method_name(evhttp_request_get_command(req)),
 	    evhttp_request_get_uri(req),
 	    evhttp_find_header(evhttp_request_get_input_headers(req), "Host"), &rt);

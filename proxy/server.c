@@ -241,6 +241,7 @@ worker_init(struct server *sv, struct worker *w, size_t index)
 	evhttp_set_gencb(w->http, http_handle, w);
 	evhttp_set_bevcb(w->http, make_bufferevent, NULL);
 	w->cfg = sv->cfg;
+	w->max_conns = (sv->cfg.max_connections + sv->n_workers - 1) / sv->n_workers;
 	apply_limits(w);
 	for (i = 0; i < sv->cfg.n_listen; i++) {
 		if (bind_one(w, sv->cfg.listen[i]) != 0)
@@ -258,6 +259,7 @@ worker_free(struct worker *w)
 	if (w->http != NULL)
 		evhttp_free(w->http);	/* closes connections: waiters learn it first */
 	http_release_waits(w);
+	free(w->conns);
 	if (w->base != NULL)
 		event_base_free(w->base);
 	cache_free(&w->cache);
@@ -367,6 +369,7 @@ worker_reconfigure(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	w->cfg = w->sv->cfg;
+	w->max_conns = (w->cfg.max_connections + w->sv->n_workers - 1) / w->sv->n_workers;
 	apply_limits(w);
 }
 

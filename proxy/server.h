@@ -42,6 +42,9 @@ struct worker {
 	struct metrics metrics;		/* written by this thread only */
 	struct fetcher *fetcher;	/* on-demand .crt fetches, created when first needed */
 	struct cert_wait *waits;	/* .crt requests waiting for a fetch */
+	void **conns;			/* open connections: a set, open addressing */
+	size_t conns_cap, n_conns, n_tombs;
+	size_t max_conns;		/* this worker's share of max_connections */
 	int draining;
 };
 

@@ -1,0 +1,87 @@
+#!/bin/sh
+# wrk against `ctlmirror serve` and nginx serving the same cab and sequence file
+# from disk, in one run on this machine: requests per second and p99 latency
+# for both, and ctlmirror's resident memory. nginx and wrk are installed from
+# Debian's packages when missing.
+#
+# usage: bench/serve/run.sh [BUILD_DIR]    (env: DURATION=10s CONNECTIONS=50 THREADS=2)
+set -eu
+build=${1:-build}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+bin=$(cd "$build" && pwd)/ctlmirror
+corpus=${CTLMIRROR_CORPUS:-$top/../shared/corpus}
+duration=${DURATION:-10s}
+conns=${CONNECTIONS:-50}
+threads=${THREADS:-2}
+
+need=""
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need="$need nginx-light"
+command -v wrk >/dev/null 2>&1 || need="$need wrk"
+if [ -n "$need" ]; then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+
+work=$(mktemp -d)
+cleanup() {
+    [ -f "$work/ctlmirror.pid" ] && kill "$(cat "$work/ctlmirror.pid")" 2>/dev/null || true
+    [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+    sleep 1
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# the same served files for both
+if [ -d "$corpus/authroot" ]; then
+    file=$(ls -S "$corpus"/authroot/*.cab | head -1)
+    "$bin" import --store "$work/store" --anchors "$corpus/anchors" --at 2024-06-01T00:00:00Z "$file" >/dev/null
+else
+    echo "corpus not found at $corpus: benchmarking a forged 500-entry CTL"
+    "$build/tests/forge" "$work/fx" >/dev/null
+    pins=""; for p in $(cat "$work/fx/pins.txt"); do pins="$pins --pin $p"; done
+    # shellcheck disable=SC2086
+    "$bin" import --store "$work/store" --anchors "$work/fx/anchors" $pins \
+        --at 2024-06-01T00:00:00Z "$work/fx/cases/sha256-large.cab" >/dev/null
+fi
+"$bin" export --store "$work/store" "$work/root" >/dev/null
+ls -l "$work/root"
+
+cat >"$work/nginx.conf" <<NGINX
+worker_processes auto;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+    access_log $work/nginx-access.log combined buffer=64k flush=1s;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    types { application/vnd.ms-cab-compressed cab; text/plain txt; }
+    server { listen 127.0.0.1:18181; root $work/root; etag on; }
+}
+NGINX
+printf 'poll_interval = 0\naccess_log = %s/ctlmirror-access.log\n' "$work" >"$work/ctlmirror.conf"
+
+"$nginx" -c "$work/nginx.conf" -p "$work" &
+"$bin" serve -c "$work/ctlmirror.conf" --store "$work/store" --listen 127.0.0.1:18182 2>"$work/ctlmirror.log" &
+echo $! >"$work/ctlmirror.pid"
+sleep 1
+
+run() {
+    out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency "$2")
+    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+    printf '%-10s %-16s %12s req/s   p99 %s\n' "$1" "$(basename "$2")" "$rps" "$p99"
+    echo "$rps" >"$work/last"
+}
+
+echo "wrk -t$threads -c$conns -d$duration, $(nproc) cores, keep-alive"
+for f in authrootstl.cab authrootseq.txt; do
+    run nginx "http://127.0.0.1:18181/$f"; n=$(cat "$work/last")
+    run ctlmirror "http://127.0.0.1:18182/$f"; c=$(cat "$work/last")
+    echo "$n $c" | awk -v f="$f" '{printf "%-27s ctlmirror/nginx = %.2fx\n", f, $2 / $1}'
+done
+rss=$(ps -o rss= -p "$(cat "$work/ctlmirror.pid")")
+echo "ctlmirror resident memory after the runs: $((rss / 1024)) MB ($rss KB)"
