@@ -3,9 +3,9 @@
  *
  * store_codec.c holds what has no rule in it: the byte layout of records,
  * reading and writing single records inside a caller's transaction, error
- * details, and the public functions that only move records (certificates,
- * events, upstream state, usage). store.c holds opening and the rules
- * (admission, the served rule, pins, gc).
+ * details. store_records.c has the public functions that only move records
+ * (certificates, events, upstream state, usage). store.c holds opening and
+ * the rules (admission, the served rule, pins, gc).
  *
  * Records are explicit byte layouts, never struct images: a format byte,
  * fixed-width little-endian integers and strings as a 16-bit length plus the
