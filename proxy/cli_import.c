@@ -24,8 +24,8 @@ usage(FILE *f)
 	    "\n"
 	    "Verifies each FILE (a CTL .cab or .stl, or a <SHA1>.crt root certificate) and\n"
 	    "records it in the store: admitted when it verifies, quarantined when it does not,\n"
-	    "a rollback when it is older than the served version, a duplicate when stored\n"
-	    "already. One line per file, printed once its transaction has committed.\n"
+	    "a rollback when it is older than the newest admitted one, a duplicate when\n"
+	    "stored already. One line per file, printed once its transaction has committed.\n"
 	    "\n"
 	    "  --at TIME      verify and record as of TIME (ISO 8601); default now\n"
 	    "  --anchors DIR  anchor certificates (default: the config's anchors)\n"
@@ -110,7 +110,7 @@ import_ctl(struct store *s, const struct cli_opts *o, const char *file,
     const unsigned char *buf, size_t len, const struct vfy_params *params)
 {
 	struct verdict v;
-	struct version ver, served;
+	struct version ver;
 	enum admit_result res;
 	enum store_err err;
 	char source[300], what[400], sha[65], rp[PATH_MAX];
@@ -140,10 +140,7 @@ import_ctl(struct store *s, const struct cli_opts *o, const char *file,
 		rc = 1;
 		break;
 	case ADMIT_ROLLBACK:
-		if (store_served(s, ver.kind, &served, NULL) == STORE_OK)
-			snprintf(what, sizeof(what), "older than the served %s", served.sequence);
-		else
-			snprintf(what, sizeof(what), "older than the served version");
+		snprintf(what, sizeof(what), "older than the newest admitted version");
 		rc = 1;
 		break;
 	}

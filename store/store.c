@@ -48,9 +48,13 @@ serves_before(const struct version *a, const struct version *b)
 	return a->order < b->order;
 }
 
-/* THE served rule (store.h, store_served): the one place it is decided. */
+/*
+ * THE served rule (store.h, store_served): the one place it is decided.
+ * ignore_pin asks for the newest admitted version alone: what a new copy is
+ * compared with to tell a stale edge, whatever an administrator pinned.
+ */
 static enum store_err
-served_txn(struct store *s, MDB_txn *txn, enum ctl_kind kind,
+served_txn(struct store *s, MDB_txn *txn, enum ctl_kind kind, int ignore_pin,
     struct version *out, int *pinned)
 {
 	unsigned char sha[32];
@@ -61,7 +65,7 @@ served_txn(struct store *s, MDB_txn *txn, enum ctl_kind kind,
 	int rc, have = 0;
 
 	*pinned = 0;
-	e = store_rec_get_pin(s, txn, kind, sha);
+	e = ignore_pin ? STORE_ERR_NOTFOUND : store_rec_get_pin(s, txn, kind, sha);
 	if (e == STORE_OK) {
 		/* a pin whose version is gone no longer decides */
 		e = store_rec_get_version(s, txn, sha, out);
@@ -116,7 +120,7 @@ served_all(struct store *s, MDB_txn *txn, struct served ss[KIND_COUNT])
 
 	for (k = 0; k < KIND_COUNT; k++) {
 		memset(&ss[k], 0, sizeof(ss[k]));
-		e = served_txn(s, txn, (enum ctl_kind)k, &v, &ss[k].pinned);
+		e = served_txn(s, txn, (enum ctl_kind)k, 0, &v, &ss[k].pinned);
 		if (e == STORE_ERR_NOTFOUND)
 			continue;
 		if (e != STORE_OK)
@@ -460,7 +464,7 @@ store_admit(struct store *s, const unsigned char *bytes, size_t len,
 		goto out;
 
 	version_from_verdict(&rec, sha, len, v, now, source);
-	e = served_txn(s, txn, rec.kind, &srv, &pinned);
+	e = served_txn(s, txn, rec.kind, 1, &srv, &pinned);
 	if (e != STORE_OK && e != STORE_ERR_NOTFOUND)
 		goto out;
 	if (rec.reason != VFY_OK) {
@@ -472,7 +476,7 @@ store_admit(struct store *s, const unsigned char *bytes, size_t len,
 		res = ADMIT_ROLLBACK;
 		rec.rollback = 1;
 		store_make_event(&ev, now, EV_ROLLBACK, &rec, "rollback from %s: sequence "
-		    "%s is older than the served %s", rec.source, rec.sequence,
+		    "%s is older than the newest admitted %s", rec.source, rec.sequence,
 		    store_label(&srv, name, sizeof(name)));
 	} else {
 		res = ADMIT_ADMITTED;
@@ -536,7 +540,7 @@ store_served_blob(struct store *s, enum ctl_kind kind, struct version *out,
 	}
 	if ((e = store_txn_begin(s, 0, &txn)) != STORE_OK)
 		goto out;
-	if ((e = served_txn(s, txn, kind, &v, &pin)) != STORE_OK)
+	if ((e = served_txn(s, txn, kind, 0, &v, &pin)) != STORE_OK)
 		goto out;
 	if (buf != NULL && (e = store_rec_copy_blob(s, txn, v.sha256, buf, len)) != STORE_OK) {
 		if (e == STORE_ERR_NOTFOUND) {

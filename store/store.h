@@ -50,7 +50,7 @@ enum version_status {
 	VS_PINNED,		/* the served version of its kind, because it is pinned */
 	VS_ADMITTED,		/* verified at first sight, not (or no longer) served */
 	VS_QUARANTINED,		/* failed verification at first sight: never served */
-	VS_ROLLBACK,		/* verified, but older than the served version when first seen */
+	VS_ROLLBACK,		/* verified, but older than the newest admitted version when first seen */
 };
 
 struct version {
@@ -71,7 +71,7 @@ struct version {
 	time_t timestamp;
 	uint32_t n_entries;
 	char signer[256];
-	int rollback;			/* older than the served version when first seen */
+	int rollback;			/* older than the newest admitted version when first seen */
 	uint64_t order;			/* admission order, from 1 */
 	enum version_status status;	/* filled by the read functions */
 };
@@ -79,7 +79,7 @@ struct version {
 enum admit_result {
 	ADMIT_ADMITTED = 0,	/* verified: may be served */
 	ADMIT_QUARANTINED,	/* kept, never served */
-	ADMIT_ROLLBACK,		/* verified but older than the served version: kept, never served */
+	ADMIT_ROLLBACK,		/* verified but older than the newest admitted version (pins aside): kept, never served */
 	ADMIT_DUPLICATE,	/* these bytes were stored already: nothing changed */
 };
 

@@ -4,7 +4,7 @@
 What it proves, each in a fresh temporary store (`--store DIR`), verifying at
 2024-06-01T00:00:00Z with the fixture anchors and pins:
   - import: admitted / quarantined (with its reason) / rollback (a verifying
-    copy older than the served one) / duplicate (same bytes again: `versions`
+    copy older than the newest admitted one) / duplicate (same bytes again: `versions`
     and `events` unchanged) / certificates added and already stored; the JSON
     and the human lines; exit 0, 1, and 3 with the files after a failure left
     alone;
@@ -637,7 +637,7 @@ def small_stores(binary, fx, tmp):
     s1, ex, ok = F["authroot-sha1"], F["expired"], F["authroot-ok"]
     want = [rf"{re.escape(s1['path'])}: admitted authroot {s1['sequence']} \(sha256 {s1['sha256'][:12]}\)",
             rf"{re.escape(ex['path'])}: quarantined authroot {ex['sequence']} \(EXPIRED: .+\)",
-            rf"{re.escape(ok['path'])}: rollback authroot {ok['sequence']} \(older than the served {s1['sequence']}\)",
+            rf"{re.escape(ok['path'])}: rollback authroot {ok['sequence']} \(older than the newest admitted version\)",
             rf"{re.escape(s1['path'])}: duplicate authroot {s1['sequence']} \(sha256 {s1['sha256'][:12]}\)"]
     check(r.returncode == 1, f"human import with a quarantine: exit {r.returncode}")
     check(len(lines) == 4 and all(re.fullmatch(w, l) for w, l in zip(want, lines)),

@@ -360,6 +360,25 @@ pin_older_version(void **state)
 	free(ev);
 }
 
+/* A stale edge is judged against the newest admitted copy, not against a pin. */
+static void
+rollback_ignores_the_pin(void **state)
+{
+	struct fx *f = *state;
+	struct version a, b, c, sv;
+	int pinned = 0;
+
+	admit_seq(f->s, "five", KIND_AUTHROOT, "05", VFY_OK, 9000, 100, &a);
+	admit_seq(f->s, "ten", KIND_AUTHROOT, "10", VFY_OK, 9000, 200, &b);
+	assert_int_equal(store_pin(f->s, a.sha256, 300), STORE_OK);
+	assert_int_equal(admit_seq(f->s, "seven", KIND_AUTHROOT, "07", VFY_OK, 9000, 400, &c),
+	    ADMIT_ROLLBACK);
+	assert_int_equal(status_of(f->s, c.sha256), VS_ROLLBACK);
+	assert_int_equal(store_unpin(f->s, KIND_AUTHROOT, 500), STORE_OK);
+	assert_int_equal(store_served(f->s, KIND_AUTHROOT, &sv, &pinned), STORE_OK);
+	assert_memory_equal(sv.sha256, b.sha256, 32);
+}
+
 static void
 pin_refused_unless_admitted(void **state)
 {
@@ -988,6 +1007,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(same_sequence_later_chain_wins, setup, teardown),
 		cmocka_unit_test_setup_teardown(sequence_compare_is_numeric, setup, teardown),
 		cmocka_unit_test_setup_teardown(pin_older_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(rollback_ignores_the_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(pin_refused_unless_admitted, setup, teardown),
 		cmocka_unit_test_setup_teardown(unpin_returns_to_newest, setup, teardown),
 		cmocka_unit_test_setup_teardown(find_by_sequence_and_prefix, setup, teardown),
