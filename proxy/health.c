@@ -37,23 +37,6 @@ reason(struct kind_health *h, enum health_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Sequence numbers are hex of any length: compare them as numbers. */
-static int
-seq_cmp(const char *a, const char *b)
-{
-	size_t la, lb;
-
-	while (*a == '0')
-		a++;
-	while (*b == '0')
-		b++;
-	la = strlen(a);
-	lb = strlen(b);
-	if (la != lb)
-		return la < lb ? -1 : 1;
-	return strcasecmp(a, b);
-}
-
 enum store_err
 health_of(struct store *s, enum ctl_kind kind, time_t now,
     unsigned long warn_days, time_t last_success, unsigned long stale_after,
@@ -76,10 +59,10 @@ health_of(struct store *s, enum ctl_kind kind, time_t now,
 	for (i = 0; i < n; i++) {
 		if (list[i].status != VS_QUARANTINED)
 			continue;
-		if (out->has_served && seq_cmp(list[i].sequence, out->served.sequence) <= 0)
+		if (out->has_served && ctl_seq_cmp(list[i].sequence, out->served.sequence) <= 0)
 			continue;
 		if (!out->has_quarantined ||
-		    seq_cmp(list[i].sequence, out->newest_quarantined.sequence) >= 0) {
+		    ctl_seq_cmp(list[i].sequence, out->newest_quarantined.sequence) >= 0) {
 			out->newest_quarantined = list[i];
 			out->has_quarantined = 1;
 		}

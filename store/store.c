@@ -37,7 +37,7 @@ struct served {
 static int
 serves_before(const struct version *a, const struct version *b)
 {
-	int c = store_seq_cmp(a->sequence, b->sequence);
+	int c = ctl_seq_cmp(a->sequence, b->sequence);
 
 	if (c != 0)
 		return c > 0;
@@ -156,7 +156,7 @@ list_cmp(const void *pa, const void *pb)
 
 	if (a->kind != b->kind)
 		return a->kind < b->kind ? -1 : 1;
-	if ((c = store_seq_cmp(a->sequence, b->sequence)) != 0)
+	if ((c = ctl_seq_cmp(a->sequence, b->sequence)) != 0)
 		return c;
 	if (a->first_seen != b->first_seen)
 		return a->first_seen < b->first_seen ? -1 : 1;
@@ -471,7 +471,7 @@ store_admit(struct store *s, const unsigned char *bytes, size_t len,
 		res = ADMIT_QUARANTINED;
 		store_make_event(&ev, now, EV_QUARANTINED, &rec, "quarantined (%s) from "
 		    "%s: %s", vfy_reason_str(rec.reason), rec.source, rec.detail);
-	} else if (e == STORE_OK && store_seq_cmp(srv.sequence, rec.sequence) > 0) {
+	} else if (e == STORE_OK && ctl_seq_cmp(srv.sequence, rec.sequence) > 0) {
 		/* a stale copy (a CDN edge behind): kept and logged, never served */
 		res = ADMIT_ROLLBACK;
 		rec.rollback = 1;
@@ -633,7 +633,7 @@ store_find(struct store *s, const char *ref, struct version *out)
 	for (i = 0; i < n; i++) {
 		set_status(&all[i], ss);
 		if (all[i].sequence[0] == '\0' ||
-		    store_seq_cmp(all[i].sequence, ref) != 0)
+		    ctl_seq_cmp(all[i].sequence, ref) != 0)
 			continue;
 		pick = i;
 		hits++;

@@ -355,25 +355,6 @@ store_get_le64(const unsigned char in[8])
 	return x;
 }
 
-int
-store_seq_cmp(const char *a, const char *b)
-{
-	size_t la, lb;
-	int c;
-
-	while (*a == '0')
-		a++;
-	while (*b == '0')
-		b++;
-	la = strlen(a);
-	lb = strlen(b);
-	if (la != lb)
-		return la < lb ? -1 : 1;
-	/* same length: hex digits order the same as their lower-case ASCII */
-	c = strcasecmp(a, b);
-	return (c > 0) - (c < 0);
-}
-
 void
 store_copy_text(char *dst, size_t cap, const char *src)
 {

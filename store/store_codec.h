@@ -66,11 +66,6 @@ uint64_t store_get_be64(const unsigned char in[8]);
 void store_put_le64(unsigned char out[8], uint64_t x);
 uint64_t store_get_le64(const unsigned char in[8]);
 
-/*
- * Compares two hex sequence numbers as numbers (-1, 0, 1): leading zeros
- * ignored, a longer number is larger, then digit by digit in any case.
- */
-int store_seq_cmp(const char *a, const char *b);
 
 /* Copies src (NULL = "") into dst[cap], cutting only between UTF-8 characters. */
 void store_copy_text(char *dst, size_t cap, const char *src);

@@ -318,11 +318,11 @@ sequence_compare_is_numeric(void **state)
 	struct fx *f = *state;
 	struct version ff, big, sv;
 
-	assert_true(store_seq_cmp("FF", "0100") < 0);
-	assert_true(store_seq_cmp("0100", "ff") > 0);
-	assert_int_equal(store_seq_cmp("00abc", "ABC"), 0);
-	assert_true(store_seq_cmp("A", "9") > 0);
-	assert_true(store_seq_cmp("", "1") < 0);
+	assert_true(ctl_seq_cmp("FF", "0100") < 0);
+	assert_true(ctl_seq_cmp("0100", "ff") > 0);
+	assert_int_equal(ctl_seq_cmp("00abc", "ABC"), 0);
+	assert_true(ctl_seq_cmp("A", "9") > 0);
+	assert_true(ctl_seq_cmp("", "1") < 0);
 
 	assert_int_equal(admit_seq(f->s, "ff", KIND_DISALLOWED, "FF", VFY_OK, 9000,
 	    100, &ff), ADMIT_ADMITTED);

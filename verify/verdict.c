@@ -3,6 +3,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "verify/ctl.h"
 #include "verify/verdict.h"
@@ -71,6 +72,25 @@ const char *
 ctl_kind_seq_name(enum ctl_kind kind)
 {
 	return (unsigned)kind < KIND_COUNT ? kinds[kind].seq : NULL;
+}
+
+int
+ctl_seq_cmp(const char *a, const char *b)
+{
+	size_t la, lb;
+	int c;
+
+	while (*a == '0')
+		a++;
+	while (*b == '0')
+		b++;
+	la = strlen(a);
+	lb = strlen(b);
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	/* same length: hex digits order the same as their lower-case ASCII */
+	c = strcasecmp(a, b);
+	return (c > 0) - (c < 0);
 }
 
 void

@@ -92,6 +92,12 @@ const char *ctl_kind_cab_name(enum ctl_kind kind);
 const char *ctl_kind_member_name(enum ctl_kind kind);
 const char *ctl_kind_seq_name(enum ctl_kind kind);
 
+/*
+ * Compares two sequence numbers (hex, any length or case) as numbers:
+ * negative, 0 or positive like strcmp. "" sorts lowest.
+ */
+int ctl_seq_cmp(const char *a, const char *b);
+
 /* Releases what a verdict owns and zeroes it; safe on a zeroed verdict. */
 void verdict_free(struct verdict *v);
 
