@@ -184,7 +184,7 @@ settle(struct kind_job *j)
 				ev.when = r->now;
 				ev.type = EV_SYNC;
 				ev.kind = j->kind;
-				snprintf(ev.text, sizeof(ev.text), "sync failed: %s", o->text);
+				snprintf(ev.text, sizeof(ev.text), "sync failed: %.230s", o->text);
 				store_log(ctx->store, &ev);
 			}
 		}

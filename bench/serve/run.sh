@@ -24,6 +24,7 @@ fi
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 
 work=$(mktemp -d)
+chmod 755 "$work"	# nginx's workers run as www-data: they must read the tree
 cleanup() {
     [ -f "$work/ctlmirror.pid" ] && kill "$(cat "$work/ctlmirror.pid")" 2>/dev/null || true
     [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
@@ -76,6 +77,17 @@ run() {
     printf '%-10s %-16s %12s req/s   p99 %s\n' "$1" "$(basename "$2")" "$rps" "$p99"
     echo "$rps" >"$work/last"
 }
+
+# both must answer 200 with the same bytes, or the comparison means nothing
+for f in authrootstl.cab authrootseq.txt; do
+    for port in 18181 18182; do
+        code=$(curl -s -o "$work/check" -w '%{http_code}' "http://127.0.0.1:$port/$f")
+        if [ "$code" != 200 ] || ! cmp -s "$work/check" "$work/root/$f"; then
+            echo "port $port answered $code for $f, not the exported bytes" >&2
+            exit 1
+        fi
+    done
+done
 
 echo "wrk -t$threads -c$conns -d$duration, $(nproc) cores, keep-alive"
 for f in authrootstl.cab authrootseq.txt; do
