@@ -314,7 +314,7 @@ on_cert_fetched(const struct fetch_result *res, void *arg)
 	if (res->transferred && res->status == 200 &&
 	    EVP_Digest(res->body, res->len, sha1, NULL, EVP_sha1(), NULL) &&
 	    memcmp(sha1, cw->sha1, 20) == 0 &&
-	    store_put_cert(w->sv->store, res->body, res->len, time(NULL), &added) == STORE_OK) {
+	    store_put_cert(w->sv->store, res->body, res->len, server_now(w->sv), &added) == STORE_OK) {
 		/* stored: the waiters are answered from the store below */
 	} else if (++cw->upstream < w->cfg.n_upstream && cert_fetch_start(cw) == 0) {
 		return;
@@ -553,16 +553,16 @@ serve_report(struct worker *w, struct evhttp_request *req, enum route_target t,
 	switch (t) {
 	case RT_STATUS_JSON:
 		ctype = "application/json";
-		err = report_status(w->sv->store, &w->cfg, time(NULL), &facts, 1, f, NULL);
+		err = report_status(w->sv->store, &w->cfg, server_now(w->sv), &facts, 1, f, NULL);
 		break;
 	case RT_STATUS_HTML:
 		ctype = "text/html; charset=utf-8";
-		err = report_html(w->sv->store, &w->cfg, time(NULL), &facts, f);
+		err = report_html(w->sv->store, &w->cfg, server_now(w->sv), &facts, f);
 		break;
 	case RT_HEALTHZ: {
 		enum health_level worst = HEALTH_OK;
 
-		err = report_health(w->sv->store, &w->cfg, time(NULL), &facts, h);
+		err = report_health(w->sv->store, &w->cfg, server_now(w->sv), &facts, h);
 		for (k = KIND_AUTHROOT; err == STORE_OK && k < KIND_COUNT; k++)
 			if (h[k].n_versions > 0 && h[k].level > worst)
 				worst = h[k].level;
@@ -586,7 +586,7 @@ serve_report(struct worker *w, struct evhttp_request *req, enum route_target t,
 		for (i = 0; i < w->sv->n_workers; i++)
 			metrics_add(&sum, &w->sv->workers[i].metrics);
 		memset(by_status, 0, sizeof(by_status));
-		err = report_health(w->sv->store, &w->cfg, time(NULL), &facts, h);
+		err = report_health(w->sv->store, &w->cfg, server_now(w->sv), &facts, h);
 		if (err == STORE_OK)
 			err = store_list(w->sv->store, KIND_UNKNOWN, &list, &n);
 		for (i = 0; err == STORE_OK && i < n; i++)

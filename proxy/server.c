@@ -58,6 +58,12 @@ server_access(struct server *sv, const char *line)
 	pthread_mutex_unlock(&sv->log_lock);
 }
 
+time_t
+server_now(const struct server *sv)
+{
+	return time(NULL) + sv->skew;
+}
+
 void
 server_sync_facts(struct server *sv, struct report_sync *out)
 {
@@ -70,13 +76,15 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: ctlmirror serve [-c CONFIG] [--store DIR] [--listen ADDR]...\n"
+	    "usage: ctlmirror serve [-c CONFIG] [--store DIR] [--listen ADDR]... [--now TIME]\n"
 	    "\n"
 	    "Runs the mirror: serves the verified lists from the store to Windows clients\n"
 	    "as a forward proxy, by DNS (Host: ctldl.windowsupdate.com) and under the flat\n"
 	    "prefix (RootDirURL), plus /_ctlmirror/{status,status.json,metrics,healthz}.\n"
 	    "\n"
 	    "  --listen ADDR  host:port or [v6addr]:port; repeatable; replaces 'listen ='\n"
+	    "  --now TIME     run as if the clock read TIME (ISO 8601) at start; it runs on\n"
+	    "                 from there: for rehearsals and tests, never in production\n"
 	    "\n"
 	    "Signals: TERM/INT drain and exit; HUP re-reads the config and reopens the log.\n");
 }
@@ -460,7 +468,7 @@ on_poll(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	sv->syncer.cfg = &sv->cfg;
-	if (sync_start(&sv->syncer, time(NULL)) != 0)
+	if (sync_start(&sv->syncer, server_now(sv)) != 0)
 		server_log("sync: a round is still running; skipped");
 }
 
@@ -497,11 +505,22 @@ announce(struct server *sv)
 		    sv->cfg.listen[0], sv->cfg.store, sv->cfg.store);
 }
 
-static int
-take_listen(int c, const char *arg, void *ctx)
-{
-	struct config *listen = ctx;
+/* --listen values, kept apart until the config is read, and --now. */
+struct serve_opts {
+	struct config listen;
+	const char *now;
+};
 
+static int
+take_opt(int c, const char *arg, void *ctx)
+{
+	struct serve_opts *so = ctx;
+	struct config *listen = &so->listen;
+
+	if (c == 'n') {
+		so->now = arg;
+		return 0;
+	}
 	if (c != 'l')
 		return EXIT_USAGE;
 	if (listen->n_listen == CONFIG_MAX_LIST || strlen(arg) >= sizeof(listen->listen[0])) {
@@ -525,9 +544,10 @@ cli_serve(int argc, char **argv)
 {
 	static const struct option extra[] = {
 		{ "listen", required_argument, NULL, 'l' },
+		{ "now", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static struct config listen;	/* --listen values, kept apart until the config is read */
+	static struct serve_opts so;
 	static struct server sv;	/* large (per-worker caches and counters) */
 	struct cli_opts o;
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL, *ev_flush = NULL;
@@ -536,21 +556,30 @@ cli_serve(int argc, char **argv)
 	size_t i, started = 0;
 	int status;
 
-	memset(&listen, 0, sizeof(listen));
+	memset(&so, 0, sizeof(so));
 	memset(&sv, 0, sizeof(sv));
-	status = cli_parse(argc, argv, extra, take_listen, &listen, &o, &sv.cfg, "serve", usage);
+	status = cli_parse(argc, argv, extra, take_opt, &so, &o, &sv.cfg, "serve", usage);
 	if (status != 0)
 		return status < 0 ? 0 : status;
 	if (optind != argc) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (listen.n_listen > 0) {
-		memcpy(sv.cfg.listen, listen.listen, sizeof(sv.cfg.listen));
-		sv.cfg.n_listen = listen.n_listen;
+	if (so.listen.n_listen > 0) {
+		memcpy(sv.cfg.listen, so.listen.listen, sizeof(sv.cfg.listen));
+		sv.cfg.n_listen = so.listen.n_listen;
+	}
+	if (so.now != NULL) {
+		time_t t;
+
+		if (!isotime_parse(so.now, &t)) {
+			fprintf(stderr, "ctlmirror serve: --now: not an ISO 8601 time: %s\n", so.now);
+			return EXIT_USAGE;
+		}
+		sv.skew = t - time(NULL);
 	}
 	sv.config_path = o.config;
-	sv.started = time(NULL);
+	sv.started = server_now(&sv);
 	pthread_mutex_init(&sv.log_lock, NULL);
 	pthread_mutex_init(&sv.sync_lock, NULL);
 	anchors_init(&sv.anchors);

@@ -63,6 +63,7 @@ struct server {
 	pthread_mutex_t log_lock;	/* guards access_log (reopened on SIGHUP) */
 	FILE *access_log;		/* NULL: stdout */
 	time_t started;
+	time_t skew;			/* serve --now: added to the clock, 0 otherwise */
 };
 
 /* The request callback for evhttp (arg: struct worker *). */
@@ -70,6 +71,9 @@ void http_handle(struct evhttp_request *req, void *arg);
 
 /* Frees the .crt requests still waiting (after evhttp_free closed their connections). */
 void http_release_waits(struct worker *w);
+
+/* The daemon's "now": the clock, moved by serve --now. */
+time_t server_now(const struct server *sv);
 
 /* A copy of the sync facts for health (thread-safe). */
 void server_sync_facts(struct server *sv, struct report_sync *out);
