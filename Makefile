@@ -6,12 +6,18 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build build-asan run test test-release test-asan bench clean
+.PHONY: all deps deps-test deps-bench build build-asan run test test-release test-asan bench clean
 
 all: build
 
 deps:
 	@./scripts/deps.sh
+
+deps-test:
+	@./scripts/deps.sh test
+
+deps-bench:
+	@./scripts/deps.sh bench
 
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
@@ -28,16 +34,16 @@ run: build
 	mkdir -p var
 	./$(BUILD)/ctlmirror serve --store var/store --listen 127.0.0.1:8080 $(ARGS)
 
-test-release: build
+test-release: build deps-test
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-test-asan: build-asan
+test-asan: build-asan deps-test
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
 test: test-release test-asan
 
-bench: build
+bench: build deps-bench
 	./bench/verify/run.sh $(BUILD)
 	./bench/serve/run.sh $(BUILD)
 

@@ -1,10 +1,19 @@
 #!/bin/sh
-# Installs the Debian packages ctlmirror needs to build, run and test, when any is missing.
+# Installs the Debian packages ctlmirror needs, when any is missing.
+#   deps.sh        to build and run (make run)
+#   deps.sh test   also what the test suite uses: Chromium renders the status page (make test)
+#   deps.sh bench  also nginx and wrk, the reference and the load generator (make bench)
 # Run as root (or with sudo available); a no-op when everything is already present.
 set -eu
 
 pkgs="build-essential cmake pkg-config libssl-dev libmspack-dev liblmdb-dev libevent-dev
 libcurl4-openssl-dev libcmocka-dev gcab cabextract curl jq python3 openssl"
+case "${1:-}" in
+test) pkgs="$pkgs chromium" ;;
+bench) pkgs="$pkgs nginx wrk" ;;
+"") ;;
+*) echo "usage: deps.sh [test|bench]" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $pkgs; do

@@ -2,7 +2,7 @@
 # wrk against `ctlmirror serve` and nginx serving the same cab and sequence file
 # from disk, in one run on this machine: requests per second and p99 latency
 # for both, and ctlmirror's resident memory. nginx and wrk are installed from
-# Debian's packages when missing.
+# Debian's packages when missing (scripts/deps.sh bench).
 #
 # usage: bench/serve/run.sh [BUILD_DIR]    (env: DURATION=10s CONNECTIONS=50 THREADS=2)
 set -eu
@@ -14,13 +14,7 @@ duration=${DURATION:-10s}
 conns=${CONNECTIONS:-50}
 threads=${THREADS:-2}
 
-need=""
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need="$need nginx-light"
-command -v wrk >/dev/null 2>&1 || need="$need wrk"
-if [ -n "$need" ]; then
-    sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-    $sudo apt-get install -y -qq --no-install-recommends $need >/dev/null
-fi
+"$top/scripts/deps.sh" bench
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 
 work=$(mktemp -d)
