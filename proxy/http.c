@@ -13,10 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <openssl/evp.h>
@@ -130,6 +132,23 @@ struct reply {
 	uint64_t bytes;
 };
 
+/*
+ * libevent neither frames a reply to CONNECT (no Content-Length) nor closes
+ * its connection, whatever the Connection header says: close it ourselves
+ * once the reply is written, so a refused CONNECT never holds a connection.
+ */
+static void
+close_after_connect(struct evhttp_request *req, void *arg)
+{
+	struct evhttp_connection *con = evhttp_request_get_connection(req);
+	struct bufferevent *bev;
+
+	(void)arg;
+	if (con != NULL && (bev = evhttp_connection_get_bufferevent(con)) != NULL &&
+	    bufferevent_getfd(bev) >= 0)
+		shutdown(bufferevent_getfd(bev), SHUT_RDWR);
+}
+
 static void
 send_text(struct evhttp_request *req, int code, const char *reason,
     const char *ctype, const char *body, struct reply *r)
@@ -137,15 +156,17 @@ send_text(struct evhttp_request *req, int code, const char *reason,
 	struct evbuffer *buf = evbuffer_new();
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 	size_t len = strlen(body);
+	char n[32];
 
 	evhttp_add_header(out, "Content-Type", ctype);
 	evhttp_add_header(out, "Cache-Control", "no-store");
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
-		char n[32];
-
-		snprintf(n, sizeof(n), "%zu", len);
-		evhttp_add_header(out, "Content-Length", n);
-	} else if (buf != NULL) {
+	/* set here, not by libevent, which leaves it out for CONNECT */
+	snprintf(n, sizeof(n), "%zu", buf != NULL || evhttp_request_get_command(req) ==
+	    EVHTTP_REQ_HEAD ? len : 0);
+	evhttp_add_header(out, "Content-Length", n);
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_CONNECT)
+		evhttp_request_set_on_complete_cb(req, close_after_connect, NULL);
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD && buf != NULL) {
 		evbuffer_add(buf, body, len);
 		r->bytes = len;
 	}

@@ -238,11 +238,13 @@ report_html(struct store *s, const struct config *cfg, time_t now,
 		html_kind(out, &h[k], list, n);
 		free(list);
 	}
+	/* on the daemon's clock (serve --now, a browser's skew), truncated as days_left is */
 	fprintf(out, "<script>\n"
 	    "/* keep the countdowns live while the page is open */\n"
+	    "var now0=%lld*1000,t0=Date.now();\n"
 	    "setInterval(function(){document.querySelectorAll('.countdown[data-expires]').forEach("
-	    "function(p){var d=(p.dataset.expires*1000-Date.now())/86400000;"
-	    "p.querySelector('.days').textContent=Math.floor(d)+' days';});},60000);\n"
-	    "</script>\n</body>\n</html>\n");
+	    "function(p){var d=(p.dataset.expires*1000-(now0+Date.now()-t0))/86400000;"
+	    "p.querySelector('.days').textContent=Math.trunc(d)+' days';});},60000);\n"
+	    "</script>\n</body>\n</html>\n", (long long)now);
 	return STORE_OK;
 }
