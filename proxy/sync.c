@@ -19,6 +19,17 @@
 #define CERT_MAX (64 * 1024)
 
 struct round;
+struct kind_job;
+
+/*
+ * A transfer's argument lives in its round (not malloc'd per transfer): a
+ * round dropped with transfers in flight (sync_free, then fetcher_free, whose
+ * callbacks do not run) leaves nothing behind.
+ */
+struct cab_fetch {
+	struct kind_job *j;
+	char plain[600];
+};
 
 struct kind_job {
 	struct round *r;
@@ -28,6 +39,7 @@ struct kind_job {
 	char seq_file[80];	/* what upstream's sequence file said, "" if unknown */
 	char cab_seq[80];	/* the sequence of the cab fetched from upstream[0] */
 	char errors[384];
+	struct cab_fetch cf;	/* the cab transfer running for this kind (one at a time) */
 };
 
 struct cert_job {
@@ -42,6 +54,7 @@ struct round {
 	struct kind_job jobs[KIND_COUNT];
 	size_t pending;		/* transfers not yet finished */
 	unsigned char (*want)[20];
+	struct cert_job *cert_jobs;	/* one per wanted certificate */
 	size_t n_want, next_want;
 	int certs_started;
 };
@@ -92,7 +105,7 @@ make_url(const struct config *cfg, size_t upstream, const char *name,
 	snprintf(url, len, "%s%s", plain, q);
 }
 
-/* Remembers what an upstream URL answered (conditional-GET state, health). */
+/* Remembers what an upstream URL answered (health; validators: see keep_validators). */
 static void
 note_upstream(struct round *r, const char *plain, const struct fetch_result *res, int good)
 {
@@ -106,16 +119,67 @@ note_upstream(struct round *r, const char *plain, const struct fetch_result *res
 		st.last_success = r->now;
 		st.consecutive_failures = 0;
 		st.last_error[0] = '\0';
-		if (res->status == 200) {
-			snprintf(st.etag, sizeof(st.etag), "%s", res->etag);
-			snprintf(st.last_modified, sizeof(st.last_modified), "%s", res->last_modified);
-		}
 	} else {
 		st.consecutive_failures++;
 		snprintf(st.last_error, sizeof(st.last_error), "%s",
 		    res->error[0] ? res->error : "unexpected HTTP status");
 	}
 	store_upstream_put(r->ctx->store, plain, &st);
+}
+
+/*
+ * The conditional-GET validators of a URL (res NULL: forget them). They are
+ * kept only while the URL's copy is the newest admitted version: a 304 ends
+ * the kind's round, so validators for a copy that failed verification or fell
+ * behind would let a stale upstream hide a newer copy on the next one.
+ */
+static void
+keep_validators(struct round *r, const char *plain, const struct fetch_result *res)
+{
+	struct upstream_state st;
+
+	if (store_upstream_get(r->ctx->store, plain, &st) != STORE_OK) {
+		if (res == NULL)
+			return;
+		memset(&st, 0, sizeof(st));
+	}
+	snprintf(st.etag, sizeof(st.etag), "%s", res != NULL ? res->etag : "");
+	snprintf(st.last_modified, sizeof(st.last_modified), "%s",
+	    res != NULL ? res->last_modified : "");
+	store_upstream_put(r->ctx->store, plain, &st);
+}
+
+/* A new version came from upstream `from`: the others' validators name older copies. */
+static void
+forget_other_validators(struct kind_job *j, size_t from)
+{
+	const struct config *cfg = j->r->ctx->cfg;
+	char url[640], plain[600];
+	size_t u;
+
+	for (u = 0; u < cfg->n_upstream; u++)
+		if (u != from) {
+			make_url(cfg, u, ctl_kind_cab_name(j->kind), url, sizeof(url),
+			    plain, sizeof(plain));
+			keep_validators(j->r, plain, NULL);
+		}
+}
+
+/* Is this stored copy the newest admitted version of its kind (pins aside)? */
+static int
+is_newest(struct store *s, const struct version *ver)
+{
+	struct version *list = NULL;
+	size_t n = 0, i;
+	int newest = ver->reason == VFY_OK && !ver->rollback;
+
+	if (newest && store_list(s, ver->kind, &list, &n) == STORE_OK)
+		for (i = 0; i < n; i++)
+			if (list[i].reason == VFY_OK && !list[i].rollback &&
+			    ctl_seq_cmp(list[i].sequence, ver->sequence) > 0)
+				newest = 0;
+	free(list);
+	return newest;
 }
 
 static void start_cab(struct kind_job *j);
@@ -132,6 +196,7 @@ round_check_done(struct round *r)
 	ctx->running = 0;
 	ctx->round = NULL;
 	free(r->want);
+	free(r->cert_jobs);
 	free(r);
 	if (ctx->done != NULL)
 		ctx->done(ctx, ctx->done_arg);
@@ -225,11 +290,6 @@ append_error(struct kind_job *j, const char *fmt, ...)
 	va_end(ap);
 }
 
-struct cab_fetch {
-	struct kind_job *j;
-	char plain[600];
-};
-
 static void
 on_cab(const struct fetch_result *res, void *arg)
 {
@@ -277,6 +337,8 @@ on_cab(const struct fetch_result *res, void *arg)
 	}
 	switch (ar) {
 	case ADMIT_ADMITTED:
+		keep_validators(r, cf->plain, res);
+		forget_other_validators(j, j->upstream);
 		outcome(&ctx->outcome[j->kind], 1, "admitted", ver.sequence,
 		    "%s: new version %s admitted", cf->plain, ver.sequence);
 		settle(j);
@@ -284,23 +346,34 @@ on_cab(const struct fetch_result *res, void *arg)
 			start_certs(r);
 		break;
 	case ADMIT_DUPLICATE:
-		outcome(&ctx->outcome[j->kind], 1, "unchanged", ver.sequence,
-		    "%s: version %s already stored", cf->plain, ver.sequence);
-		settle(j);
+		if (is_newest(ctx->store, &ver)) {
+			keep_validators(r, cf->plain, res);
+			outcome(&ctx->outcome[j->kind], 1, "unchanged", ver.sequence,
+			    "%s: version %s already stored", cf->plain, ver.sequence);
+			settle(j);
+			break;
+		}
+		/* a copy seen before that failed or is behind: a stale edge, try the next */
+		keep_validators(r, cf->plain, NULL);
+		append_error(j, "%s: still offers %s %s (%s)", cf->plain,
+		    ver.reason != VFY_OK ? "quarantined" : "older", ver.sequence[0] ? ver.sequence : "copy",
+		    ver.reason != VFY_OK ? vfy_reason_str(ver.reason) : "a stale edge");
+		next_upstream(j, 1, "unchanged", ver.sequence);
 		break;
 	case ADMIT_QUARANTINED:
+		keep_validators(r, cf->plain, NULL);
 		append_error(j, "%s: quarantined %s (%s)", cf->plain,
 		    ver.sequence[0] ? ver.sequence : "copy", vfy_reason_str(ver.reason));
 		next_upstream(j, 1, "quarantined", ver.sequence);
 		break;
 	case ADMIT_ROLLBACK:
+		keep_validators(r, cf->plain, NULL);
 		append_error(j, "%s: refused rollback to %s (a stale edge)", cf->plain, ver.sequence);
 		next_upstream(j, 1, "rollback", ver.sequence);
 		break;
 	}
 	verdict_free(&v);
 out:
-	free(cf);
 	round_check_done(r);
 }
 
@@ -314,11 +387,8 @@ start_cab(struct kind_job *j)
 	struct cab_fetch *cf;
 	char url[640];
 
-	if ((cf = calloc(1, sizeof(*cf))) == NULL) {
-		append_error(j, "out of memory");
-		next_upstream(j, 0, NULL, NULL);
-		return;
-	}
+	cf = &j->cf;
+	memset(cf, 0, sizeof(*cf));
 	cf->j = j;
 	make_url(ctx->cfg, j->upstream, ctl_kind_cab_name(j->kind), url, sizeof(url),
 	    cf->plain, sizeof(cf->plain));
@@ -328,7 +398,6 @@ start_cab(struct kind_job *j)
 	r->pending++;
 	if (fetch_start(ctx->fetcher, url, st.etag, st.last_modified, &lim, on_cab, cf) != 0) {
 		r->pending--;
-		free(cf);
 		append_error(j, "%s: cannot start the transfer", url);
 		next_upstream(j, 0, NULL, NULL);
 	}
@@ -395,7 +464,6 @@ on_cert(const struct fetch_result *res, void *arg)
 	} else {
 		ctx->certs_failed++;
 	}
-	free(cj);
 	pump_certs(r);
 	round_check_done(r);
 }
@@ -407,13 +475,11 @@ pump_certs(struct round *r)
 	struct sync_ctx *ctx = r->ctx;
 
 	while (r->next_want < r->n_want && r->pending < CERT_PARALLEL + KIND_COUNT * 2) {
-		struct cert_job *cj = calloc(1, sizeof(*cj));
+		struct cert_job *cj = &r->cert_jobs[r->next_want];
 		struct fetch_limits lim;
 		char url[640], plain[600], name[48];
 		size_t i;
 
-		if (cj == NULL)
-			return;
 		cj->r = r;
 		memcpy(cj->sha1, r->want[r->next_want++], 20);
 		for (i = 0; i < 20; i++)
@@ -425,7 +491,6 @@ pump_certs(struct round *r)
 		if (fetch_start(ctx->fetcher, url, NULL, NULL, &lim, on_cert, cj) != 0) {
 			r->pending--;
 			ctx->certs_failed++;
-			free(cj);
 		}
 	}
 }
@@ -447,7 +512,8 @@ start_certs(struct round *r)
 		return;
 	vfy_read_entries(buf, len, KIND_AUTHROOT, &vd);
 	free(buf);
-	if (vd.n_entries > 0 && (r->want = calloc(vd.n_entries, 20)) != NULL) {
+	if (vd.n_entries > 0 && (r->want = calloc(vd.n_entries, 20)) != NULL &&
+	    (r->cert_jobs = calloc(vd.n_entries, sizeof(*r->cert_jobs))) != NULL) {
 		for (i = 0; i < vd.n_entries; i++) {
 			if (vd.entries[i].id_len != 20)
 				continue;
@@ -526,6 +592,7 @@ sync_free(struct sync_ctx *ctx)
 
 	if (r != NULL) {
 		free(r->want);
+		free(r->cert_jobs);
 		free(r);
 	}
 	ctx->round = NULL;

@@ -4,9 +4,12 @@
  * Per kind, upstream base URLs are tried in order: a conditional GET of the
  * cab (a random query string gets past stale caches in between, as Windows
  * does), then verify and record it (store_admit decides admitted, quarantined,
- * rollback or duplicate). A 304, a duplicate or an admission ends the kind's
- * round; a failure or a copy that does not verify (or is older than the
- * served one) moves on to the next upstream. For authroot the sequence file
+ * rollback or duplicate). A 304, a duplicate of the newest admitted version
+ * or an admission ends the kind's round; a failure or a copy that does not
+ * verify (or is older than the newest admitted one, seen before or not) moves
+ * on to the next upstream. Conditional-GET validators are kept only for a
+ * URL whose copy is the newest admitted version, so a 304 can't hide a stale
+ * or failed copy. For authroot the sequence file
  * is fetched too and compared with the cab's CTL: a disagreement is logged
  * as an upstream inconsistency (the cab decides). After a new authroot
  * version is admitted, the listed root certificates the store lacks are

@@ -281,6 +281,13 @@ static const struct case_def cases[] = {
 	{ .name = "not-ctl", .reason = "NOT_CTL",
 	  SIGNED(F_AUTHROOT, "2024-05-01T15:00:00Z", 4), BY(ID_AUTHROOT),
 	  .as_data = 1 },
+	/*
+	 * authroot-ok re-signed under the same sequence (Microsoft did so in
+	 * 2009 and 2011): the same CTL, a SHA-1 signature, so other bytes.
+	 */
+	{ .name = "authroot-resigned", .reason = "OK",
+	  SIGNED(F_AUTHROOT, "2024-05-01T01:00:00Z", 4), BY(ID_AUTHROOT),
+	  .sha1 = 1 },
 	/* For the benchmarks: about the size of the real list. */
 	{ .name = "sha256-large", .reason = "OK",
 	  SIGNED(F_AUTHROOT, "2024-05-01T16:00:00Z", 500), BY(ID_AUTHROOT) },
