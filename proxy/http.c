@@ -29,13 +29,23 @@
 
 #define HTTP_DATE_LEN 32
 
-static void
-http_date(time_t t, char *buf, size_t len)
+/*
+ * An HTTP date. The same few times (admission times, this second) come back
+ * on every request: each worker thread remembers the last one it formatted.
+ */
+static const char *
+http_date(time_t t)
 {
+	static _Thread_local time_t last = -1;
+	static _Thread_local char buf[HTTP_DATE_LEN];
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (t != last) {
+		gmtime_r(&t, &tm);
+		strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		last = t;
+	}
+	return buf;
 }
 
 static int
@@ -187,17 +197,15 @@ send_blob(struct evhttp_request *req, struct blob *b, const char *ctype,
 	const char *ims = evhttp_find_header(in, "If-Modified-Since");
 	const char *range = evhttp_find_header(in, "Range");
 	const char *if_range = evhttp_find_header(in, "If-Range");
-	char date[HTTP_DATE_LEN], n[64];
+	char n[64];
 	size_t from = 0, to = b->len ? b->len - 1 : 0;
 	int head = evhttp_request_get_command(req) == EVHTTP_REQ_HEAD, partial = 0;
 	struct evbuffer *body;
 	time_t since;
 
 	evhttp_add_header(out, "ETag", etag);
-	if (modified != 0) {
-		http_date(modified, date, sizeof(date));
-		evhttp_add_header(out, "Last-Modified", date);
-	}
+	if (modified != 0)
+		evhttp_add_header(out, "Last-Modified", http_date(modified));
 	evhttp_add_header(out, "Cache-Control", cache_control);
 	evhttp_add_header(out, "Accept-Ranges", "bytes");
 	/* RFC 9110 13.2.2: If-None-Match wins over If-Modified-Since */
@@ -655,7 +663,9 @@ access_log(struct worker *w, struct evhttp_request *req, const struct route *rt,
 {
 	struct evhttp_connection *con = evhttp_request_get_connection(req);
 	const char *method = method_name(evhttp_request_get_command(req));
-	char *peer = NULL, t[ISOTIME_LEN], line[512];
+	static _Thread_local time_t last = -1;	/* the second t was formatted for */
+	static _Thread_local char t[ISOTIME_LEN];
+	char *peer = NULL, line[512];
 	ev_uint16_t port = 0;
 	struct timeval now;
 	double ms;
@@ -664,7 +674,10 @@ access_log(struct worker *w, struct evhttp_request *req, const struct route *rt,
 		evhttp_connection_get_peer(con, &peer, &port);
 	gettimeofday(&now, NULL);
 	ms = (double)(now.tv_sec - start->tv_sec) * 1e3 + (double)(now.tv_usec - start->tv_usec) / 1e3;
-	isotime_format(now.tv_sec, t, sizeof(t));
+	if (now.tv_sec != last) {
+		isotime_format(now.tv_sec, t, sizeof(t));
+		last = now.tv_sec;
+	}
 	if (strcmp(w->cfg.log_format, "json") == 0)
 		snprintf(line, sizeof(line), "{\"time\":\"%s\",\"client\":\"%s\",\"method\":\"%s\","
 		    "\"route\":\"%s\",\"way\":\"%s\",\"status\":%d,\"bytes\":%" PRIu64 ",\"ms\":%.3f}\n",
