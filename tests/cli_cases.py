@@ -12,12 +12,9 @@ import os
 import subprocess
 import sys
 
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testlib import check, failures, report  # noqa: E402
 
 
 def run(binary, *args):
@@ -88,10 +85,7 @@ def main():
     r = run(binary, "--help")
     check(r.returncode == 0 and "verify" in r.stdout, "--help")
 
-    for m in failures:
-        print("FAIL:", m)
-    print(f"cli_cases: {len(cases)} cases, {len(failures)} failures")
-    return 1 if failures else 0
+    return report(f"cli_cases: {len(cases)} cases, {len(failures)} failures")
 
 
 if __name__ == "__main__":

@@ -28,21 +28,19 @@ import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testlib import failures, report, sha256_file  # noqa: E402
+
 AT = "2024-06-01T00:00:00Z"
 IMPORT_SECONDS = 8.0
 VARIANTS = 30   # distinct variants per fixture: enough imports to last IMPORT_SECONDS
-failures = []
 lock = threading.Lock()
 
 
 def fail(msg):
     with lock:
         failures.append(msg)
-
-
-def sha256_file(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def build_inputs(fx, dst):
@@ -217,10 +215,7 @@ def main():
     finally:
         stop.set()
         shutil.rmtree(tmp, ignore_errors=True)
-    for msg in failures:
-        print("FAIL:", msg)
-    print(f"concurrency: {len(failures)} failures")
-    return 1 if failures else 0
+    return report(f"concurrency: {len(failures)} failures")
 
 
 if __name__ == "__main__":

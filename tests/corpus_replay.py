@@ -46,7 +46,6 @@ Skips (exit 77) with a clear message when the corpus is absent.
 usage: corpus_replay.py CTLMIRROR CORPUS_DIR
 """
 import csv
-import datetime as dt
 import hashlib
 import json
 import os
@@ -62,36 +61,11 @@ import time
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fake_upstream import Bytes, FakeUpstream, Status  # noqa: E402
+from testlib import Broken, check, checks, failures, iso, report, sanitizer_report, t  # noqa: E402
 
 SKIP = 77
 SEED = 20091029
 WARN_DAYS = 14
-failures = []
-checks = 0
-
-
-def check(cond, msg):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(msg)
-    return bool(cond)
-
-
-class Broken(Exception):
-    pass
-
-
-def t(s):
-    return dt.datetime.strptime(s, "%Y%m%d%H%M%SZ").replace(tzinfo=dt.timezone.utc)
-
-
-def iso(d):
-    return d.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def sanitizer_report(text):
-    return "AddressSanitizer" in text or "LeakSanitizer" in text or "runtime error:" in text
 
 
 # ---------------------------------------------------------------- the corpus
@@ -739,10 +713,7 @@ def main():
         if up is not None:
             up.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    for msg in failures:
-        print("FAIL:", msg)
-    print(f"corpus_replay: {checks} checks, {len(failures)} failures, {time.time() - start:.1f}s")
-    return 1 if failures else 0
+    return report(f"corpus_replay: {checks()} checks, {len(failures)} failures, {time.time() - start:.1f}s")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ Skips (exit 77) with a clear message when the corpus is absent.
 usage: corpus_store.py CTLMIRROR CORPUS_DIR
 """
 import csv
-import datetime as dt
 import hashlib
 import json
 import os
@@ -36,30 +35,12 @@ import subprocess
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testlib import Broken, check, checks, failures, iso, report, t  # noqa: E402
+
 SKIP = 77
 SEED = 20240514
-failures = []
-checks = 0
-
-
-def check(cond, msg):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(msg)
-    return bool(cond)
-
-
-class Broken(Exception):
-    pass
-
-
-def t(s):
-    return dt.datetime.strptime(s, "%Y%m%d%H%M%SZ").replace(tzinfo=dt.timezone.utc)
-
-
-def iso(d):
-    return d.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Store:
@@ -305,10 +286,7 @@ def main():
                 failures.append(f"{name}: {e}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for msg in failures:
-        print("FAIL:", msg)
-    print(f"corpus_store: {len(rows)} versions, {checks} checks, {len(failures)} failures")
-    return 1 if failures else 0
+    return report(f"corpus_store: {len(rows)} versions, {checks()} checks, {len(failures)} failures")
 
 
 if __name__ == "__main__":

@@ -33,24 +33,18 @@ import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testlib import check, checks, failures, report, sha256_file  # noqa: E402
+
 AT = "2024-06-01T00:00:00Z"
 ITERATIONS = 20
 VARIANTS = 50      # truncated and extended copies per fixture: ~2500 files
 SHOW_SAMPLE = 40   # new versions read back with `show` per iteration
-failures = []
-checks = 0
 
 
 class Stop(Exception):
     """Nothing further can be checked."""
-
-
-def check(cond, msg):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(msg)
-    return bool(cond)
 
 
 def make_inputs(fx, dst):
@@ -79,11 +73,6 @@ def make_inputs(fx, dst):
         for i in range(VARIANTS):
             add(f"{base}-tail{i}.cab", data + bytes(rnd.randrange(256) for _ in range(1 + i % 40)))
     return files
-
-
-def sha256_file(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 class Run:
@@ -284,10 +273,7 @@ def main():
         pass
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for msg in failures:
-        print("FAIL:", msg)
-    print(f"crash: {ITERATIONS} killed imports, {checks} checks, {len(failures)} failures")
-    return 1 if failures else 0
+    return report(f"crash: {ITERATIONS} killed imports, {checks()} checks, {len(failures)} failures")
 
 
 if __name__ == "__main__":

@@ -369,15 +369,6 @@ class FakeUpstream:
             self.log.clear()
 
 
-def free_closed_port():
-    """A loopback port nothing listens on (bound, then closed): connection refused."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 class _DirScript(dict):
     """The script of `fake_upstream.py DIR`: every file of DIR by its name."""
 

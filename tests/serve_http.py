@@ -63,7 +63,6 @@ file, and real root certificates imported as .crt files and listed by 112
 
 usage: serve_http.py CTLMIRROR FIXTURES_DIR [CORPUS_DIR]
 """
-import base64
 import csv
 import datetime as dt
 import email.utils
@@ -83,6 +82,10 @@ import threading
 import time
 import traceback
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testlib import Broken, check, checks, closed_port, failures, pem_to_der, report, sha256  # noqa: E402
+
 AT = "2024-06-01T00:00:00Z"
 UP = "/msdownload/update/v3/static/trustedr/en/"
 HOSTS = ("ctldl.windowsupdate.com", "www.download.windowsupdate.com")
@@ -99,35 +102,10 @@ START_TIMEOUT = 60     # the ASan build is slow to start
 STOP_TIMEOUT = 20
 SANITIZER = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:")
 
-failures = []
-checks = 0
-
-
-def check(cond, msg):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(msg)
-    return bool(cond)
-
-
-class Broken(Exception):
-    """Something this section needs is missing: the rest of the section cannot run."""
-
-
-def sha256(b):
-    return hashlib.sha256(b).hexdigest()
-
 
 def read(path):
     with open(path, "rb") as f:
         return f.read()
-
-
-def pem_to_der(path):
-    text = open(path).read()
-    m = re.search(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", text, re.S)
-    return base64.b64decode("".join(m.group(1).split()))
 
 
 def http_date(iso):
@@ -380,14 +358,6 @@ class Fixtures:
 
     def __getitem__(self, name):
         return self.rows[name]
-
-
-def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def write_config(path, store, anchors, pins=(), **keys):
@@ -1391,10 +1361,7 @@ def main():
         for d in list(RUNNING):
             d.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    for msg in failures:
-        print("FAIL:", msg)
-    print(f"serve_http: {sections} sections, {checks} checks, {len(failures)} failures, {time.time() - t0:.1f}s")
-    return 1 if failures else 0
+    return report(f"serve_http: {sections} sections, {checks()} checks, {len(failures)} failures, {time.time() - t0:.1f}s")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -44,24 +43,14 @@ import tempfile
 import time
 import traceback
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testlib import Broken, check, checks, closed_port, failures, report, sanitizer_report  # noqa: E402
+
 SKIP = 77
 AT = "2024-06-01T00:00:00Z"
 KINDS = ("authroot", "disallowed", "pinrules")
 CHROMIUM_TIMEOUT = 120
-failures = []
-checks = 0
-
-
-def check(cond, msg):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(msg)
-    return bool(cond)
-
-
-class Broken(Exception):
-    pass
 
 
 def find_chromium():
@@ -166,14 +155,6 @@ def png_size(path):
 
 # ---------------------------------------------------------------- the daemon
 
-def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 class Daemon:
     def __init__(self, binary, cfg, tmp):
         self.errp = os.path.join(tmp, "serve.stderr")
@@ -264,7 +245,7 @@ def run(binary, fx, chrome, tmp):
         rc = d.stop()
     check(alive, f"the daemon died while Chromium read the page: {d.stderr()[-1500:]}")
     check(rc == 0, f"serve exit {rc} after SIGTERM: {d.stderr()[-1500:]}")
-    check(not re.search(r"AddressSanitizer|LeakSanitizer|runtime error:", d.stderr()), f"sanitizer report: {d.stderr()[-3000:]}")
+    check(not sanitizer_report(d.stderr()), f"sanitizer report: {d.stderr()[-3000:]}")
 
     # what the CLI says at the daemon's clock
     status = json.loads(ctl("status", "--json", "--at", now_loaded.strftime("%Y-%m-%dT%H:%M:%SZ")).stdout)
@@ -373,10 +354,7 @@ def main():
         failures.append(f"test raised\n{traceback.format_exc()}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for msg in failures:
-        print("FAIL:", msg)
-    print(f"status_page: {checks} checks, {len(failures)} failures, {time.time() - t0:.1f}s ({chrome})")
-    return 1 if failures else 0
+    return report(f"status_page: {checks()} checks, {len(failures)} failures, {time.time() - t0:.1f}s ({chrome})")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ What it proves, each in a fresh temporary store (`--store DIR`), verifying at
 
 usage: store_cli.py CTLMIRROR FIXTURES_DIR
 """
-import base64
 import csv
 import datetime as dt
 import hashlib
@@ -42,36 +41,15 @@ import tempfile
 import time
 import traceback
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testlib import Broken, check, checks, failures, pem_to_der, report, sha256_file  # noqa: E402
+
 AT = "2024-06-01T00:00:00Z"
-failures = []
-checks = 0
-
-
-def check(cond, msg):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(msg)
-    return bool(cond)
-
-
-class Broken(Exception):
-    """Output that cannot be used any further in this section."""
-
-
-def sha256_file(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def parse_time(s):
     return dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
-
-
-def pem_to_der(path):
-    text = open(path).read()
-    m = re.search(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", text, re.S)
-    return base64.b64decode("".join(m.group(1).split()))
 
 
 def out_of(r):
@@ -753,10 +731,7 @@ def main():
         section("map full", map_full, binary, fx, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for msg in failures:
-        print("FAIL:", msg)
-    print(f"store_cli: {sections} sections, {checks} checks, {len(failures)} failures")
-    return 1 if failures else 0
+    return report(f"store_cli: {sections} sections, {checks()} checks, {len(failures)} failures")
 
 
 if __name__ == "__main__":
