@@ -623,7 +623,8 @@ serve_report(struct worker *w, struct evhttp_request *req, enum route_target t,
 				by_status[list[i].kind][list[i].status]++;
 		free(list);
 		if (err == STORE_OK)
-			metrics_write(&sum, h, (const size_t (*)[5])by_status, f);
+			metrics_write(&sum, h, (const size_t (*)[5])by_status,
+			    w->cfg.poll_interval > 0 ? &facts : NULL, f);
 		break;
 	}
 	default:

@@ -37,7 +37,7 @@ metrics_add(struct metrics *dst, const struct metrics *src)
 
 void
 metrics_write(const struct metrics *m, const struct kind_health h[KIND_COUNT],
-    const size_t by_status[KIND_COUNT][5], FILE *out)
+    const size_t by_status[KIND_COUNT][5], const struct report_sync *sync, FILE *out)
 {
 	static const char *const statuses[5] = {
 		"served", "pinned", "admitted", "quarantined", "rollback"
@@ -91,6 +91,24 @@ metrics_write(const struct metrics *m, const struct kind_health h[KIND_COUNT],
 	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
 		fprintf(out, "ctlmirror_health{kind=\"%s\"} %d\n", ctl_kind_str((enum ctl_kind)k),
 		    (int)h[k].level);
+	fprintf(out, "# HELP ctlmirror_quarantined_newer A copy newer than the served version failed verification (1) or not (0).\n"
+	    "# TYPE ctlmirror_quarantined_newer gauge\n");
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
+		fprintf(out, "ctlmirror_quarantined_newer{kind=\"%s\"} %d\n",
+		    ctl_kind_str((enum ctl_kind)k), h[k].has_quarantined ? 1 : 0);
+	if (sync != NULL) {
+		fprintf(out, "# HELP ctlmirror_sync_last_success_seconds When a sync round last ended well for the kind.\n"
+		    "# TYPE ctlmirror_sync_last_success_seconds gauge\n");
+		for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
+			if (sync->last_success[k] != 0)
+				fprintf(out, "ctlmirror_sync_last_success_seconds{kind=\"%s\"} %lld\n",
+				    ctl_kind_str((enum ctl_kind)k), (long long)sync->last_success[k]);
+		fprintf(out, "# HELP ctlmirror_sync_consecutive_failures Sync rounds failed for the kind since the last good one.\n"
+		    "# TYPE ctlmirror_sync_consecutive_failures gauge\n");
+		for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
+			fprintf(out, "ctlmirror_sync_consecutive_failures{kind=\"%s\"} %u\n",
+			    ctl_kind_str((enum ctl_kind)k), sync->failures[k]);
+	}
 	fprintf(out, "# HELP ctlmirror_store_versions Stored versions by kind and status.\n"
 	    "# TYPE ctlmirror_store_versions gauge\n");
 	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)

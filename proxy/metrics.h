@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "proxy/health.h"
+#include "proxy/report.h"
 #include "proxy/route.h"
 
 /* The status codes ctlmirror answers with, as counter columns. */
@@ -29,10 +30,12 @@ void metrics_count(struct metrics *m, enum route_target t, int code, uint64_t by
 
 /*
  * Writes the Prometheus text: requests by route and code, bytes by route,
- * served sequence and signer expiry per kind, health per kind, store versions
- * by kind and status.
+ * served sequence and signer expiry per kind, health per kind, whether a
+ * newer copy than the served one failed, store versions by kind and status
+ * (rollbacks refused among them), and per kind the last successful sync and
+ * the failures since (sync may be NULL: not polling).
  */
 void metrics_write(const struct metrics *m, const struct kind_health h[KIND_COUNT],
-    const size_t by_status[KIND_COUNT][5], FILE *out);
+    const size_t by_status[KIND_COUNT][5], const struct report_sync *sync, FILE *out);
 
 #endif

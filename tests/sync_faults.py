@@ -50,7 +50,7 @@ usage: sync_faults.py CTLMIRROR FIXTURES_DIR
 The fixtures are copied first (a concurrent ctest run may regenerate FIXTURES_DIR).
 Exit: 0 all checks passed, 1 some failed.
 """
-import base64
+import calendar
 import csv
 import email.utils
 import hashlib
@@ -66,9 +66,10 @@ import threading
 import time
 import traceback
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fake_upstream import (FakeUpstream, Bytes, Status, Hang, Drip, Reset, Garbage, Huge,  # noqa: E402
-                           etag_of, free_closed_port)
+from fake_upstream import FakeUpstream, Bytes, Status, Hang, Drip, Reset, Garbage, Huge, etag_of  # noqa: E402
+from testlib import Broken, check, checks, closed_port, failures, pem_to_der, report, sha256  # noqa: E402
 
 AT = "2024-06-01T00:00:00Z"
 KINDS = ("authroot", "disallowed", "pinrules")
@@ -77,31 +78,6 @@ SEQ = "authrootseq.txt"
 FETCH_TIMEOUT = 2           # seconds: every hang or drip costs this much
 MAX_DOWNLOAD = 1024 * 1024  # the largest fixture (sha256-large) is well under it
 HUGE = 64 * 1024 * 1024
-
-failures = []
-checks = 0
-
-
-def check(cond, msg):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(msg)
-    return bool(cond)
-
-
-class Broken(Exception):
-    """Output that cannot be used any further in this section."""
-
-
-def sha256(data):
-    return hashlib.sha256(data).hexdigest()
-
-
-def pem_to_der(path):
-    text = open(path).read()
-    m = re.search(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", text, re.S)
-    return base64.b64decode("".join(m.group(1).split()))
 
 
 class Fixtures:
@@ -525,7 +501,7 @@ class Test:
                   f"{ctx}: quarantine event {e}")
 
         # Connection refused on the first upstream, the second one works: authroot-sha1 admitted from it.
-        closed = f"http://127.0.0.1:{free_closed_port()}/"
+        closed = f"http://127.0.0.1:{closed_port()}/"
         m.conf([closed, up.url])
         self.publish(up, "authroot-sha1")
         mark = time.time()
@@ -834,6 +810,15 @@ class Test:
             code, h, body, _ = d.get(path)
             return code == 200 and body == fx.data(name)
 
+        def epoch(iso_time):
+            return calendar.timegm(time.strptime(iso_time, "%Y-%m-%dT%H:%M:%SZ"))
+
+        def metric(name):
+            """A metric's value for kind="authroot" from /_ctlmirror/metrics (None: absent)."""
+            code, _, body, _ = d.get("_ctlmirror/metrics")
+            m = re.search(r'^%s\{kind="authroot"\} (\S+)$' % name, body.decode(errors="replace"), re.M)
+            return float(m.group(1)) if code == 200 and m else None
+
         check(wait_for(lambda: serves("authroot-ok"), 15), f"daemon: authroot-ok not served after the first poll: {d.get(CAB['authroot'])[:1]}")
         for kind, name in (("disallowed", "disallowed-ok"), ("pinrules", "pinrules-ok")):
             check(wait_for(lambda: serves(name, CAB[kind]), 5), f"daemon: {name} not served")
@@ -870,10 +855,14 @@ class Test:
             if label != "flipped-byte":
                 fails = wait_for(lambda: status_json().get("sync_failures", 0) >= 1, 10)
                 check(fails, f"daemon during {label}: status.json shows no sync failure: {status_json()}")
+                n = metric("ctlmirror_sync_consecutive_failures")
+                check(n is not None and n >= 1, f"daemon during {label}: ctlmirror_sync_consecutive_failures {n}")
         wait_for(lambda: (status_json().get("newest_quarantined") or {}).get("reason") == "DIGEST_MISMATCH", 10)
         sj = status_json()
         check((sj.get("newest_quarantined") or {}).get("reason") == "DIGEST_MISMATCH" and sj.get("health") == "warn",
               f"daemon: status.json does not show the quarantined flipped-byte: {sj}")
+        check(metric("ctlmirror_quarantined_newer") == 1,
+              f"daemon: ctlmirror_quarantined_newer {metric('ctlmirror_quarantined_newer')} with flipped-byte quarantined")
         # Recovery: a good copy newer than the failed one is served, and health is ok again.
         rounds = d.stderr().count("root certificates fetched")
         self.publish(up, "sha256-large")
@@ -885,6 +874,11 @@ class Test:
         sj = status_json()
         check(sj.get("sync_failures") == 0 and sj.get("last_sync") and sj.get("health") == "ok",
               f"daemon: status.json after recovery: {sj}")
+        last = metric("ctlmirror_sync_last_success_seconds")
+        check(metric("ctlmirror_sync_consecutive_failures") == 0 and metric("ctlmirror_quarantined_newer") == 0
+              and last is not None and sj.get("last_sync") and 0 <= last - epoch(sj["last_sync"]) < 120,
+              f"daemon: metrics after recovery: failures {metric('ctlmirror_sync_consecutive_failures')}, "
+              f"quarantined_newer {metric('ctlmirror_quarantined_newer')}, last success {last} vs {sj.get('last_sync')}")
 
         # On-demand certificates. The store lacks the roots (404 when the versions were admitted).
         (root, root_der), (legacy, legacy_der) = fx.roots["root"], fx.roots["legacy"]
@@ -1095,11 +1089,8 @@ def main():
         for u in t.ups:
             u.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    for msg in failures:
-        print("FAIL:", msg)
-    print("sync_faults: " + ", ".join(f"{n} {s:.1f}s" for n, s in sections))
-    print(f"sync_faults: {len(sections)} sections, {checks} checks, {len(failures)} failures")
-    return 1 if failures else 0
+    return report("sync_faults: " + ", ".join(f"{n} {s:.1f}s" for n, s in sections),
+                  f"sync_faults: {len(sections)} sections, {checks()} checks, {len(failures)} failures")
 
 
 if __name__ == "__main__":
