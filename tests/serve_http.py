@@ -998,7 +998,7 @@ class Forged:
 
     # -- live changes -----------------------------------------------------------
     def live(self):
-        F, port = self.F, self.d.port
+        F = self.F
         old_etag = self.get("/authrootstl.cab").h("etag")
         order = ["authroot-sha1", "legacy-anchor-ok", "nested-ok", "sha256-large"]
         for case in order:
@@ -1161,7 +1161,8 @@ def connection_limit(binary, fx, tmp):
             s.sendall(get_req("/authrootseq.txt", close=False))
             code, _, body = read_one(s)
             check(code == 200 and body == seq, f"keep-alive connection within the limit: {code} {body!r}")
-        silent = [conn() for _ in range(5)]     # open, idle, nothing sent
+        for _ in range(5):
+            conn()      # open, idle, nothing sent (socks keeps them open)
         refused = 0
         for i in range(3):
             c = conn()

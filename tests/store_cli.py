@@ -34,7 +34,6 @@ import json
 import os
 import re
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
@@ -409,7 +408,7 @@ class Scenario:
             check(all(re.fullmatch(r"[0-9A-F]{40}", t or "") for t in thumbs), f"show {name}: thumbprints not 40 upper-case hex: {thumbs[:3]}")
             check(all("friendly_name" in e for e in lst), f"show {name}: an entry lacks friendly_name")
             check(thumbs[:2] == [root_sha1, legacy_sha1], f"show {name}: first entries {thumbs[:2]}, want the two test roots")
-            check("entries_list" not in c, f"show without --entries prints entries_list")
+            check("entries_list" not in c, "show without --entries prints entries_list")
             entries[name] = {e["thumbprint"]: e for e in lst}
         ts = m.show(fx["timestamped-ok"]["sequence"])
         check(ts.get("timestamp") == "2020-06-01T12:00:00Z" and ts.get("timestamp_verified") is True,

@@ -742,7 +742,7 @@ class Test:
             expect_result(doc, "authroot", "admitted", ctx, ok=True, seq=fx.seq(second))
             # Equal chain windows: the first seen stays served (no flapping between the two).
             kept = {"authroot": first, "disallowed": "disallowed-ok", "pinrules": "pinrules-ok"}
-            new = s.after(kept, [("admitted", "authroot", second)])
+            s.after(kept, [("admitted", "authroot", second)])
             same = [v for v in s.v1 if v.get("sequence") == fx.seq(first)]
             check(len(same) == 2 and {v.get("sha256") for v in same} == {fx.sha(first), fx.sha(second)},
                   f"{ctx}: {len(same)} version records with the sequence, want 2 (one per copy)")
@@ -780,7 +780,6 @@ class Test:
 
     # ------------------------------------------------------------------
     def daemon(self):
-        fx = self.fx
         up = self.upstream()
         m = Mirror(self, "daemon", [up.url], poll_interval="1s", workers="1")
         self.publish(up, "authroot-ok", disallowed="disallowed-ok", pinrules="pinrules-ok")
@@ -824,9 +823,8 @@ class Test:
             check(wait_for(lambda: serves(name, CAB[kind]), 5), f"daemon: {name} not served")
         # A new version upstream is served within a poll or two.
         self.publish(up, "authroot-sha1")
-        t0 = time.monotonic()
         ok = wait_for(lambda: serves("authroot-sha1"), 10)
-        check(ok, f"daemon: authroot-sha1 not served within 10 s of being published")
+        check(ok, "daemon: authroot-sha1 not served within 10 s of being published")
         code, _, body, _ = d.get(SEQ)
         check(code == 200 and body.decode().strip() == fx.seq("authroot-sha1"), f"daemon: {SEQ} {code} {body[:40]!r}")
         st = m.status()
