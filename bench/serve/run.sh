@@ -4,7 +4,7 @@
 # for both, and ctlmirror's resident memory. nginx and wrk are installed from
 # Debian's packages when missing (scripts/deps.sh bench).
 #
-# usage: bench/serve/run.sh [BUILD_DIR]    (env: DURATION=10s CONNECTIONS=50 THREADS=2)
+# usage: bench/serve/run.sh [BUILD_DIR]    (env: DURATION=10s CONNECTIONS=50 THREADS=2 ROUNDS=5)
 set -eu
 build=${1:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,6 +13,7 @@ corpus=${CTLMIRROR_CORPUS:-$top/../shared/corpus}
 duration=${DURATION:-10s}
 conns=${CONNECTIONS:-50}
 threads=${THREADS:-2}
+rounds=${ROUNDS:-5}
 
 "$top/scripts/deps.sh" bench
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
@@ -83,11 +84,21 @@ for f in authrootstl.cab authrootseq.txt; do
     done
 done
 
-echo "wrk -t$threads -c$conns -d$duration, $(nproc) cores, keep-alive"
+# wrk shares the cores with the servers, so one run moves by several per cent:
+# the two alternate, ROUNDS times, and the median of the per-round ratios counts.
+echo "wrk -t$threads -c$conns -d$duration, $(nproc) cores, keep-alive, $rounds rounds"
 for f in authrootstl.cab authrootseq.txt; do
-    run nginx "http://127.0.0.1:18181/$f"; n=$(cat "$work/last")
-    run ctlmirror "http://127.0.0.1:18182/$f"; c=$(cat "$work/last")
-    echo "$n $c" | awk -v f="$f" '{printf "%-27s ctlmirror/nginx = %.2fx\n", f, $2 / $1}'
+    : >"$work/ratios"
+    i=0
+    while [ "$i" -lt "$rounds" ]; do
+        run nginx "http://127.0.0.1:18181/$f"; n=$(cat "$work/last")
+        run ctlmirror "http://127.0.0.1:18182/$f"; c=$(cat "$work/last")
+        echo "$n $c" | awk '{printf "%.4f\n", $2 / $1}' >>"$work/ratios"
+        i=$((i + 1))
+    done
+    sort -n "$work/ratios" | awk -v f="$f" '{r[NR] = $1; s = s sprintf(" %.2f", $1)}
+        END {m = NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
+             printf "%-27s ctlmirror/nginx = %.2fx (median; rounds:%s)\n", f, m, s}'
 done
 rss=$(ps -o rss= -p "$(cat "$work/ctlmirror.pid")")
 echo "ctlmirror resident memory after the runs: $((rss / 1024)) MB ($rss KB)"
