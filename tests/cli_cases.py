@@ -6,7 +6,6 @@ human output for an expired file, and the CLI's refusals (exit codes 2, 3).
 
 usage: cli_cases.py CTLMIRROR FIXTURES_DIR
 """
-import csv
 import json
 import os
 import subprocess
@@ -14,7 +13,7 @@ import sys
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testlib import check, failures, report  # noqa: E402
+from testlib import check, failures, fixture_cases, fixture_trust, report  # noqa: E402
 
 
 def run(binary, *args):
@@ -23,12 +22,8 @@ def run(binary, *args):
 
 def main():
     binary, fx = sys.argv[1], sys.argv[2]
-    pins = [l.strip() for l in open(os.path.join(fx, "pins.txt")) if l.strip()]
-    base = ["verify", "--anchors", os.path.join(fx, "anchors")]
-    for p in pins:
-        base += ["--pin", p]
-    with open(os.path.join(fx, "cases.tsv"), newline="") as f:
-        cases = list(csv.DictReader(f, delimiter="\t"))
+    base = ["verify", *fixture_trust(fx)]
+    cases = fixture_cases(fx)
     check(len(cases) >= 20, f"only {len(cases)} forged cases")
     reasons = set()
     for c in cases:

@@ -16,7 +16,6 @@ about 8 seconds:
 
 usage: concurrency.py CTLMIRROR FIXTURES_DIR
 """
-import csv
 import hashlib
 import json
 import os
@@ -30,7 +29,7 @@ import time
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testlib import failures, report, sha256_file  # noqa: E402
+from testlib import failures, fixture_cases, fixture_trust, report, sha256_file  # noqa: E402
 
 AT = "2024-06-01T00:00:00Z"
 IMPORT_SECONDS = 8.0
@@ -45,8 +44,7 @@ def fail(msg):
 
 def build_inputs(fx, dst):
     """The verifying authroot cabs in ascending sequence order, and distinct other files (fillers)."""
-    with open(os.path.join(fx, "cases.tsv"), newline="") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
+    rows = fixture_cases(fx)
     good = sorted((r for r in rows if r["kind"] == "authroot" and r["reason"] == "OK" and r["file"].endswith(".cab")),
                   key=lambda r: int(r["sequence"], 16))
     others = [r for r in rows if r not in good and r["name"] != "oversized"]
@@ -82,10 +80,7 @@ def arrange(good, fillers, per):
 
 def main():
     binary, fx = sys.argv[1], sys.argv[2]
-    pins = [l.strip() for l in open(os.path.join(fx, "pins.txt")) if l.strip()]
-    trust = ["--anchors", os.path.join(fx, "anchors")]
-    for p in pins:
-        trust += ["--pin", p]
+    trust = fixture_trust(fx)
     tmp = tempfile.mkdtemp(prefix="ctlmirror-concurrency-")
     store = os.path.join(tmp, "store")
     os.makedirs(store)

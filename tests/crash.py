@@ -35,7 +35,7 @@ import time
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testlib import check, checks, failures, report, sha256_file  # noqa: E402
+from testlib import check, checks, failures, fixture_trust, report, sha256_file  # noqa: E402
 
 AT = "2024-06-01T00:00:00Z"
 ITERATIONS = 20
@@ -78,10 +78,7 @@ def make_inputs(fx, dst):
 class Run:
     def __init__(self, binary, fx, store):
         self.binary, self.store = binary, store
-        pins = [l.strip() for l in open(os.path.join(fx, "pins.txt")) if l.strip()]
-        self.trust = ["--anchors", os.path.join(fx, "anchors")]
-        for p in pins:
-            self.trust += ["--pin", p]
+        self.trust = fixture_trust(fx)
 
     def cmd(self, *args, timeout=120):
         return subprocess.run([self.binary, args[0], "--store", self.store, *args[1:]],

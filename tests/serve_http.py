@@ -84,7 +84,8 @@ import traceback
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testlib import Broken, check, checks, closed_port, failures, pem_to_der, report, sha256  # noqa: E402
+from testlib import (Broken, check, checks, closed_port, failures, fixture_cases, fixture_pins,
+                     fixture_roots, report, sha256)  # noqa: E402
 
 AT = "2024-06-01T00:00:00Z"
 UP = "/msdownload/update/v3/static/trustedr/en/"
@@ -343,18 +344,12 @@ class Daemon:
 class Fixtures:
     def __init__(self, fx):
         self.dir = fx
-        with open(os.path.join(fx, "cases.tsv"), newline="") as f:
-            self.rows = {c["name"]: c for c in csv.DictReader(f, delimiter="\t")}
+        self.rows = {c["name"]: c for c in fixture_cases(fx)}
         for c in self.rows.values():
-            c["path"] = os.path.join(fx, c["file"])
             c["bytes"] = read(c["path"])
             c["sha256"] = sha256(c["bytes"])
-        self.pins = [l.strip() for l in open(os.path.join(fx, "pins.txt")) if l.strip()]
-        self.certs = {}
-        for label, pem in (("root", "anchors/root.pem"), ("legacy", "anchors/legacy-root.pem"),
-                           ("untrusted", "untrusted/root.pem")):
-            der = pem_to_der(os.path.join(fx, pem))
-            self.certs[label] = (hashlib.sha1(der).hexdigest().upper(), der)
+        self.pins = fixture_pins(fx)
+        self.certs = fixture_roots(fx)
 
     def __getitem__(self, name):
         return self.rows[name]

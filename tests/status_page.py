@@ -28,7 +28,6 @@ Exits 77 when Chromium is not installed.
 
 usage: status_page.py CTLMIRROR FIXTURES_DIR
 """
-import csv
 import datetime as dt
 import html.parser
 import json
@@ -45,7 +44,8 @@ import traceback
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testlib import Broken, check, checks, closed_port, failures, report, sanitizer_report  # noqa: E402
+from testlib import (Broken, check, checks, closed_port, failures, fixture_cases, fixture_pins,
+                     report, sanitizer_report)  # noqa: E402
 
 SKIP = 77
 AT = "2024-06-01T00:00:00Z"
@@ -202,9 +202,8 @@ def iso_epoch(s):
 
 
 def run(binary, fx, chrome, tmp):
-    with open(os.path.join(fx, "cases.tsv"), newline="") as f:
-        rows = {c["name"]: c for c in csv.DictReader(f, delimiter="\t")}
-    pins = [l.strip() for l in open(os.path.join(fx, "pins.txt")) if l.strip()]
+    rows = {c["name"]: c for c in fixture_cases(fx)}
+    pins = fixture_pins(fx)
     store = os.path.join(tmp, "store")
     cfg = os.path.join(tmp, "ctlmirror.conf")
     with open(cfg, "w") as f:

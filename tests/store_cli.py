@@ -27,7 +27,6 @@ What it proves, each in a fresh temporary store (`--store DIR`), verifying at
 
 usage: store_cli.py CTLMIRROR FIXTURES_DIR
 """
-import csv
 import datetime as dt
 import hashlib
 import json
@@ -42,7 +41,8 @@ import traceback
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testlib import Broken, check, checks, failures, pem_to_der, report, sha256_file  # noqa: E402
+from testlib import (Broken, check, checks, failures, fixture_cases, fixture_trust, pem_to_der,
+                     report, sha256_file)  # noqa: E402
 
 AT = "2024-06-01T00:00:00Z"
 
@@ -60,10 +60,7 @@ class Mirror:
 
     def __init__(self, binary, fx, store=None, config=None):
         self.binary, self.fx, self.store, self.config = binary, fx, store, config
-        pins = [l.strip() for l in open(os.path.join(fx, "pins.txt")) if l.strip()]
-        self.trust = ["--anchors", os.path.join(fx, "anchors")]
-        for p in pins:
-            self.trust += ["--pin", p]
+        self.trust = fixture_trust(fx)
 
     def where(self):
         return ["-c", self.config] if self.config else ["--store", self.store]
@@ -121,10 +118,8 @@ class Mirror:
 class Fixtures:
     def __init__(self, fx):
         self.dir = fx
-        with open(os.path.join(fx, "cases.tsv"), newline="") as f:
-            self.rows = {c["name"]: c for c in csv.DictReader(f, delimiter="\t")}
+        self.rows = {c["name"]: c for c in fixture_cases(fx)}
         for c in self.rows.values():
-            c["path"] = os.path.join(fx, c["file"])
             c["sha256"] = sha256_file(c["path"])
             c["size"] = os.path.getsize(c["path"])
 

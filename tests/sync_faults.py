@@ -51,9 +51,7 @@ The fixtures are copied first (a concurrent ctest run may regenerate FIXTURES_DI
 Exit: 0 all checks passed, 1 some failed.
 """
 import calendar
-import csv
 import email.utils
-import hashlib
 import json
 import os
 import re
@@ -69,7 +67,8 @@ import traceback
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fake_upstream import FakeUpstream, Bytes, Status, Hang, Drip, Reset, Garbage, Huge, etag_of  # noqa: E402
-from testlib import Broken, check, checks, closed_port, failures, pem_to_der, report, sha256  # noqa: E402
+from testlib import (Broken, check, checks, closed_port, failures, fixture_cases, fixture_pins,
+                     fixture_roots, fixture_trust, report, sha256)  # noqa: E402
 
 AT = "2024-06-01T00:00:00Z"
 KINDS = ("authroot", "disallowed", "pinrules")
@@ -83,22 +82,15 @@ HUGE = 64 * 1024 * 1024
 class Fixtures:
     def __init__(self, fx):
         self.dir = fx
-        with open(os.path.join(fx, "cases.tsv"), newline="") as f:
-            self.rows = {c["name"]: c for c in csv.DictReader(f, delimiter="\t")}
         self.bytes = {}
         # oversized (17 MiB) is not copied and not needed
-        self.rows = {n: c for n, c in self.rows.items() if os.path.exists(os.path.join(fx, c["file"]))}
+        self.rows = {c["name"]: c for c in fixture_cases(fx) if os.path.exists(c["path"])}
         for name, c in self.rows.items():
             with open(os.path.join(fx, c["file"]), "rb") as f:
                 self.bytes[name] = f.read()
             c["sha256"] = sha256(self.bytes[name])
-        self.pins = [l.strip() for l in open(os.path.join(fx, "pins.txt")) if l.strip()]
-        # The two trusted test roots every forged authroot CTL lists first; one it does not list.
-        self.roots = {}
-        for label, pem in (("root", "anchors/root.pem"), ("legacy", "anchors/legacy-root.pem"),
-                           ("untrusted", "untrusted/root.pem")):
-            der = pem_to_der(os.path.join(fx, pem))
-            self.roots[label] = (hashlib.sha1(der).hexdigest().upper(), der)
+        self.pins = fixture_pins(fx)
+        self.roots = fixture_roots(fx)
 
     def data(self, name):
         return self.bytes[name]
@@ -1021,9 +1013,7 @@ def private_fixtures(binary, fx, tmp):
         try:
             shutil.copytree(fx, dst, ignore=lambda d, names: [n for n in names if n == "oversized.cab"])
             f = Fixtures(dst)
-            trust = ["--anchors", os.path.join(dst, "anchors")]
-            for p in f.pins:
-                trust += ["--pin", p]
+            trust = fixture_trust(dst)
             ok = all(subprocess.run([binary, "verify", *trust, "--at", AT, "--kind", f.rows[n]["kind"],
                                      os.path.join(dst, f.rows[n]["file"])], capture_output=True,
                                     timeout=60).returncode == 0

@@ -11,8 +11,10 @@ Scripts import it beside them, without leaving bytecode in the source tree:
     from testlib import check, failures  # noqa: E402
 """
 import base64
+import csv
 import datetime as dt
 import hashlib
+import os
 import re
 import socket
 
@@ -75,6 +77,42 @@ def pem_to_der(path):
     text = open(path).read()
     m = re.search(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", text, re.S)
     return base64.b64decode("".join(m.group(1).split()))
+
+
+# ---------------------------------------------------------------- the forged fixtures (tests/forge)
+
+def fixture_cases(fx):
+    """cases.tsv of a forge output directory: one dict per case, in order, with its "path"."""
+    with open(os.path.join(fx, "cases.tsv"), newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    for r in rows:
+        r["path"] = os.path.join(fx, r["file"])
+    return rows
+
+
+def fixture_pins(fx):
+    """The SHA-256 pins of the test anchors (pins.txt)."""
+    with open(os.path.join(fx, "pins.txt")) as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+def fixture_trust(fx):
+    """The CLI arguments that trust the test anchors: --anchors DIR --pin P ..."""
+    args = ["--anchors", os.path.join(fx, "anchors")]
+    for p in fixture_pins(fx):
+        args += ["--pin", p]
+    return args
+
+
+def fixture_roots(fx):
+    """The two trusted test roots every forged authroot CTL lists first, and one it does not
+    list: {"root"|"legacy"|"untrusted": (SHA-1 thumbprint in upper-case hex, DER)}."""
+    roots = {}
+    for label, pem in (("root", "anchors/root.pem"), ("legacy", "anchors/legacy-root.pem"),
+                       ("untrusted", "untrusted/root.pem")):
+        der = pem_to_der(os.path.join(fx, pem))
+        roots[label] = (hashlib.sha1(der).hexdigest().upper(), der)
+    return roots
 
 
 # ---------------------------------------------------------------- processes and ports
