@@ -202,6 +202,25 @@ round_check_done(struct round *r)
 		ctx->done(ctx, ctx->done_arg);
 }
 
+/* An event of this round in the audit log (text truncated to fit). */
+static void __attribute__((format(printf, 5, 6)))
+log_event(struct round *r, enum event_type type, enum ctl_kind kind,
+    const char *sequence, const char *fmt, ...)
+{
+	struct store_event ev;
+	va_list ap;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.when = r->now;
+	ev.type = type;
+	ev.kind = kind;
+	snprintf(ev.sequence, sizeof(ev.sequence), "%s", sequence);
+	va_start(ap, fmt);
+	vsnprintf(ev.text, sizeof(ev.text), fmt, ap);
+	va_end(ap);
+	store_log(r->ctx->store, &ev);
+}
+
 /* The kind's round is over: record health, compare the sequence file. */
 static void
 settle(struct kind_job *j)
@@ -213,45 +232,22 @@ settle(struct kind_job *j)
 	j->settled = 1;
 	if (j->kind == KIND_AUTHROOT && j->seq_file[0] != '\0' && j->cab_seq[0] != '\0' &&
 	    strcasecmp(j->seq_file, j->cab_seq) != 0) {
-		struct store_event ev;
-
-		memset(&ev, 0, sizeof(ev));
-		ev.when = r->now;
-		ev.type = EV_INCONSISTENT;
-		ev.kind = KIND_AUTHROOT;
-		snprintf(ev.sequence, sizeof(ev.sequence), "%s", j->cab_seq);
-		snprintf(ev.text, sizeof(ev.text),
+		log_event(r, EV_INCONSISTENT, KIND_AUTHROOT, j->cab_seq,
 		    "upstream %.100s says sequence %.40s but its cab holds %.40s; the cab decides",
 		    ctx->cfg->upstream[0], j->seq_file, j->cab_seq);
-		store_log(ctx->store, &ev);
 		strncat(o->text, "; sequence file disagrees with the cab", sizeof(o->text) - strlen(o->text) - 1);
 	}
 	if (ctx->state != NULL) {
 		if (o->ok) {
-			if (ctx->state->failures[j->kind] > 0) {
-				struct store_event ev;
-
-				memset(&ev, 0, sizeof(ev));
-				ev.when = r->now;
-				ev.type = EV_SYNC;
-				ev.kind = j->kind;
-				snprintf(ev.text, sizeof(ev.text), "upstream reachable again after %u failed rounds",
+			if (ctx->state->failures[j->kind] > 0)
+				log_event(r, EV_SYNC, j->kind, "",
+				    "upstream reachable again after %u failed rounds",
 				    ctx->state->failures[j->kind]);
-				store_log(ctx->store, &ev);
-			}
 			ctx->state->last_success[j->kind] = r->now;
 			ctx->state->failures[j->kind] = 0;
 		} else {
-			if (ctx->state->failures[j->kind]++ == 0) {
-				struct store_event ev;
-
-				memset(&ev, 0, sizeof(ev));
-				ev.when = r->now;
-				ev.type = EV_SYNC;
-				ev.kind = j->kind;
-				snprintf(ev.text, sizeof(ev.text), "sync failed: %.230s", o->text);
-				store_log(ctx->store, &ev);
-			}
+			if (ctx->state->failures[j->kind]++ == 0)
+				log_event(r, EV_SYNC, j->kind, "", "sync failed: %s", o->text);
 		}
 	}
 }
