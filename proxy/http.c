@@ -234,10 +234,11 @@ send_blob(struct evhttp_request *req, struct blob *b, const char *ctype,
 		}
 	}
 	evhttp_add_header(out, "Content-Type", ctype);
+	/* set here: libevent leaves it out for HEAD and for HTTP/1.0 without keep-alive */
+	snprintf(n, sizeof(n), "%zu", b->len ? to - from + 1 : 0);
+	evhttp_add_header(out, "Content-Length", n);
 	r->code = partial ? 206 : 200;
 	if (head || b->len == 0) {
-		snprintf(n, sizeof(n), "%zu", b->len ? to - from + 1 : 0);
-		evhttp_add_header(out, "Content-Length", n);
 		evhttp_send_reply(req, r->code, partial ? "Partial Content" : "OK", NULL);
 		return;
 	}
@@ -775,10 +776,38 @@ http_handle(struct evhttp_request *req, void *arg)
 	finish_request(w, req, &rt, &r, &start);
 }
 
+/*
+ * evhttp writes a reply only when the loop next reports the socket writable:
+ * one more pass through epoll_wait, and an epoll_ctl to turn write interest
+ * on and another to turn it off, for every request. The socket almost always
+ * has room, so write now. When everything went, tell evhttp the reply is
+ * written, exactly as its own write callback would (it frees the request, and
+ * the connection reads the next request or closes), and the write interest
+ * it turned on is turned off again before the loop ever asks the kernel. What
+ * did not fit stays in the buffer for evhttp's usual path.
+ */
+static void
+write_now(struct evhttp_request *req)
+{
+	struct evhttp_connection *con = evhttp_request_get_connection(req);
+	struct bufferevent *bev = con != NULL ? evhttp_connection_get_bufferevent(con) : NULL;
+	struct evbuffer *out;
+	evutil_socket_t fd;
+
+	if (bev == NULL || (fd = bufferevent_getfd(bev)) < 0)
+		return;
+	out = bufferevent_get_output(bev);
+	if (evbuffer_get_length(out) > 0 && evbuffer_write(out, fd) > 0 &&
+	    evbuffer_get_length(out) == 0)
+		bufferevent_trigger(bev, EV_WRITE, 0);
+}
+
+/* Counts and logs the answered request, then sends it: req is gone after. */
 static void
 finish_request(struct worker *w, struct evhttp_request *req, const struct route *rt,
     const struct reply *r, const struct timeval *start)
 {
 	metrics_count(&w->metrics, rt->target, r->code, r->bytes);
 	access_log(w, req, rt, r, start);
+	write_now(req);
 }

@@ -42,6 +42,13 @@ not exit) whatever the checks found. What it proves, over the forged fixtures:
     sha256-large) is served on the next request by every worker, with its
     sequence file; the old ETag no longer gives 304; `pin` of an older one
     serves it (status.json and metrics say pinned), `unpin` the newest again;
+  - connections: three pipelined requests answered in order on one
+    connection (the HEAD without a body); 8 MB of pipelined cabs to a client
+    that reads nothing for a second, every reply intact, the connection
+    closed after the last (it asked Connection: close); HTTP/1.0 closed after
+    its reply (framed by Content-Length) unless it asked for keep-alive; 2000
+    requests in turn on one connection; 50 clients that reset the connection
+    mid-request, the daemon serving after;
   - operator endpoints: healthz (200 ok), status.json equal to `ctlmirror
     status --json` (plus last_sync/sync_failures; days_left within a day),
     the HTML status naming every served sequence, Prometheus metrics whose
@@ -254,6 +261,54 @@ def read_one(sock, timeout=15):
             break
         body += b
     return code, headers, body
+
+
+class Stream:
+    """One connection's replies, read in order (a pipelined reply's bytes are kept for the next)."""
+
+    def __init__(self, port, rcvbuf=None, timeout=15):
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.s.settimeout(timeout)
+        self.s.connect(("127.0.0.1", port))
+        self.buf = bytearray()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.s.close()
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def _fill(self):
+        b = self.s.recv(1 << 20)
+        if not b:
+            raise Broken(f"the server closed the connection mid-reply ({len(self.buf)} bytes buffered)")
+        self.buf += b
+
+    def response(self, head=False):
+        """(code, headers, body) of the next reply; a HEAD's or a 304's has no body."""
+        while (end := self.buf.find(b"\r\n\r\n")) < 0:
+            self._fill()
+        code, headers, _ = split_response(bytes(self.buf[:end + 4]))
+        del self.buf[:end + 4]
+        n = 0 if head or code == 304 else int(headers.get("content-length", "0") or 0)
+        while len(self.buf) < n:
+            self._fill()
+        body = bytes(self.buf[:n])
+        del self.buf[:n]
+        return code, headers, body
+
+    def closed(self, timeout=5):
+        """Did the server close the connection (nothing more to read)?"""
+        self.s.settimeout(timeout)
+        try:
+            return not self.buf and self.s.recv(1) == b""
+        except OSError:
+            return False
 
 
 def get_req(path, host="127.0.0.1", extra="", method="GET", close=True):
@@ -774,6 +829,65 @@ class Forged:
             check(r.code in (200, 206, 304, 416), f"{h[:60]}: {r}")
         self.still_serving("at the end of refusals")
         check(self.d.alive(), f"the daemon died during refusals: {self.d.stderr()[-2000:]}")
+
+    # -- connections: each reply written at once, or finished by the event loop ---
+    def connections(self):
+        port = self.d.port
+        cab, seq = self.export["authrootstl.cab"], self.export["authrootseq.txt"]
+        # Pipelined: three requests in one packet, three answers in order on the one connection.
+        with Stream(port) as st:
+            st.send(get_req("/authrootstl.cab", close=False) + get_req("/authrootseq.txt", close=False)
+                    + get_req("/authrootstl.cab", method="HEAD", close=False))
+            got = [st.response(), st.response(), st.response(head=True)]
+            check([(c, b) for c, _, b in got] == [(200, cab), (200, seq), (200, b"")],
+                  f"three pipelined requests: {[(c, len(b)) for c, _, b in got]}, want the cab, the sequence, a bodiless HEAD")
+            check(got[2][1].get("content-length") == str(len(cab)), f"pipelined HEAD: Content-Length {got[2][1].get('content-length')}")
+            st.send(get_req("/authrootseq.txt", close=False))
+            code, _, body = st.response()
+            check(code == 200 and body == seq, f"a fourth request on the pipelined connection: {code} {body!r}")
+        # A client that reads nothing for a while: the replies pile up past what the sockets
+        # hold, so some are written in part and finished when the client reads again.
+        n = -(-(8 << 20) // len(cab))
+        with Stream(port, rcvbuf=4096) as st:
+            st.send(b"".join(get_req("/authrootstl.cab", close=False) for _ in range(n - 1))
+                    + get_req("/authrootstl.cab", close=True))
+            time.sleep(1)
+            bad = []
+            for i in range(n):
+                code, hd, body = st.response()
+                if code != 200 or body != cab:
+                    bad.append((i, code, len(body)))
+                    break
+            check(not bad, f"{n} pipelined cabs to a slow reader ({n * len(cab)} bytes): first bad reply {bad}")
+            check(st.closed(), f"the last of {n} pipelined requests said Connection: close; the connection stayed open")
+        # HTTP/1.0: closed after the reply unless keep-alive was asked for; framed either way.
+        with Stream(port) as st:
+            st.send(b"GET /authrootseq.txt HTTP/1.0\r\n\r\n")
+            code, hd, body = st.response()
+            check(code == 200 and body == seq and hd.get("content-length") == str(len(seq)) and st.closed(),
+                  f"HTTP/1.0 without keep-alive: {code} {body!r} Content-Length {hd.get('content-length')!r}, want the reply then a close")
+        with Stream(port) as st:
+            for i in range(2):
+                st.send(b"GET /authrootstl.cab HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+                code, _, body = st.response()
+                check(code == 200 and body == cab, f"HTTP/1.0 keep-alive, request {i + 1}: {code} {len(body)} bytes")
+        # Many requests in turn on one keep-alive connection.
+        with Stream(port) as st:
+            bad = []
+            for i in range(2000):
+                st.send(get_req("/authrootseq.txt" if i % 2 else "/authrootstl.cab", close=False))
+                code, _, body = st.response()
+                if code != 200 or body != (seq if i % 2 else cab):
+                    bad.append((i, code, len(body)))
+                    break
+            check(not bad, f"2000 requests in turn on one connection: first bad reply {bad}")
+        # Clients that reset the connection right after asking.
+        for _ in range(50):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            s.sendall(get_req("/authrootstl.cab", close=False))
+            s.close()
+        self.still_serving("after 50 connections reset mid-request")
 
     def still_serving(self, when):
         r = self.get("/authrootseq.txt")
@@ -1342,7 +1456,8 @@ def main():
                 failures.append(f"setup: test raised\n{traceback.format_exc()}")
             else:
                 for name, fn in (("ways in", s.ways_in), ("headers", s.headers), ("certificates", s.certificates),
-                                 ("refusals", s.refusals), ("operator endpoints", s.operator),
+                                 ("refusals", s.refusals), ("connections", s.connections),
+                                 ("operator endpoints", s.operator),
                                  ("access log", s.access_log), ("SIGHUP", s.sighup), ("live changes", s.live)):
                     if not s.d.alive():
                         failures.append(f"{name}: not run, the daemon is gone (exit {s.d.p.returncode}): {s.d.stderr()[-2000:]}")
