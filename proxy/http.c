@@ -29,24 +29,31 @@
 
 #define HTTP_DATE_LEN 32
 
+/* The last time formatted as an HTTP date, and its text. */
+struct date_memo {
+	time_t t;
+	char text[HTTP_DATE_LEN];
+};
+
 /*
- * An HTTP date. The same few times (admission times, this second) come back
- * on every request: each worker thread remembers the last one it formatted.
+ * An HTTP date. The same few times come back on every request (this second
+ * for Date, the served version's admission for Last-Modified): each worker
+ * thread keeps one memo for each and formats only when its time changes.
  */
 static const char *
-http_date(time_t t)
+http_date(struct date_memo *m, time_t t)
 {
-	static _Thread_local time_t last = -1;
-	static _Thread_local char buf[HTTP_DATE_LEN];
 	struct tm tm;
 
-	if (t != last) {
+	if (t != m->t || m->text[0] == '\0') {
 		gmtime_r(&t, &tm);
-		strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-		last = t;
+		strftime(m->text, sizeof(m->text), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		m->t = t;
 	}
-	return buf;
+	return m->text;
 }
+
+static _Thread_local struct date_memo date_now, date_modified;
 
 static int
 parse_http_date(const char *s, time_t *t)
@@ -205,7 +212,7 @@ send_blob(struct evhttp_request *req, struct blob *b, const char *ctype,
 
 	evhttp_add_header(out, "ETag", etag);
 	if (modified != 0)
-		evhttp_add_header(out, "Last-Modified", http_date(modified));
+		evhttp_add_header(out, "Last-Modified", http_date(&date_modified, modified));
 	evhttp_add_header(out, "Cache-Control", cache_control);
 	evhttp_add_header(out, "Accept-Ranges", "bytes");
 	/* RFC 9110 13.2.2: If-None-Match wins over If-Modified-Since */
@@ -670,25 +677,27 @@ access_log(struct worker *w, struct evhttp_request *req, const struct route *rt,
 	char *peer = NULL, line[512];
 	ev_uint16_t port = 0;
 	struct timeval now;
-	double ms;
+	long long us;
 
 	if (con != NULL)
 		evhttp_connection_get_peer(con, &peer, &port);
 	gettimeofday(&now, NULL);
-	ms = (double)(now.tv_sec - start->tv_sec) * 1e3 + (double)(now.tv_usec - start->tv_usec) / 1e3;
+	us = (long long)(now.tv_sec - start->tv_sec) * 1000000 + (now.tv_usec - start->tv_usec);
+	if (us < 0)
+		us = 0;		/* the clock was set back */
 	if (now.tv_sec != last) {
 		isotime_format(now.tv_sec, t, sizeof(t));
 		last = now.tv_sec;
 	}
 	if (strcmp(w->cfg.log_format, "json") == 0)
 		snprintf(line, sizeof(line), "{\"time\":\"%s\",\"client\":\"%s\",\"method\":\"%s\","
-		    "\"route\":\"%s\",\"way\":\"%s\",\"status\":%d,\"bytes\":%" PRIu64 ",\"ms\":%.3f}\n",
+		    "\"route\":\"%s\",\"way\":\"%s\",\"status\":%d,\"bytes\":%" PRIu64 ",\"ms\":%lld.%03lld}\n",
 		    t, peer ? peer : "-", method, route_target_str(rt->target),
-		    route_way_str(rt->way), r->code, r->bytes, ms);
+		    route_way_str(rt->way), r->code, r->bytes, us / 1000, us % 1000);
 	else
-		snprintf(line, sizeof(line), "%s %s %s %s %s %d %" PRIu64 " %.3fms\n", t,
+		snprintf(line, sizeof(line), "%s %s %s %s %s %d %" PRIu64 " %lld.%03lldms\n", t,
 		    peer ? peer : "-", method, route_target_str(rt->target),
-		    route_way_str(rt->way), r->code, r->bytes, ms);
+		    route_way_str(rt->way), r->code, r->bytes, us / 1000, us % 1000);
 	server_access(w->sv, line);
 }
 
@@ -705,6 +714,8 @@ http_handle(struct evhttp_request *req, void *arg)
 
 	gettimeofday(&start, NULL);
 	evhttp_add_header(out, "Server", "ctlmirror");
+	/* libevent would format Date itself for every HTTP/1.1 reply */
+	evhttp_add_header(out, "Date", http_date(&date_now, start.tv_sec));
 	if (!conn_admit(w, evhttp_request_get_connection(req))) {
 		evhttp_add_header(out, "Connection", "close");
 		evhttp_add_header(out, "Retry-After", "5");

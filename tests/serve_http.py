@@ -13,8 +13,9 @@ not exit) whatever the checks found. What it proves, over the forged fixtures:
     fixture, each unpacking with cabextract to its one member;
     authrootseq.txt exactly the served CTL's sequence (upper-case hex, no line
     end); operator endpoints are not answered as a mirrored host;
-  - headers: Content-Type per file type, Content-Length, ETag (SHA-256 of the
-    file), Last-Modified (the admission time), Cache-Control, Accept-Ranges;
+  - headers: Content-Type per file type, Content-Length, Date (the real
+    clock, whatever --now says), ETag (SHA-256 of the file), Last-Modified
+    (the admission time), Cache-Control, Accept-Ranges;
     304 on If-None-Match (strong, weak, *, in a list) and If-Modified-Since,
     200 when they do not match (If-None-Match wins); Range: 206 with
     Content-Range and the exact slice (first-last, first-, -suffix, 0-0),
@@ -46,7 +47,7 @@ not exit) whatever the checks found. What it proves, over the forged fixtures:
     connection (the HEAD without a body); 8 MB of pipelined cabs to a client
     that reads nothing for a second, every reply intact, the connection
     closed after the last (it asked Connection: close); HTTP/1.0 closed after
-    its reply (framed by Content-Length) unless it asked for keep-alive; 2000
+    its reply (with Content-Length and Date) unless it asked for keep-alive; 2000
     requests in turn on one connection; 50 clients that reset the connection
     mid-request, the daemon serving after;
   - operator endpoints: healthz (200 ok), status.json equal to `ctlmirror
@@ -650,6 +651,11 @@ class Forged:
             check(r.h("cache-control") == cc, f"{name}: Cache-Control {r.h('cache-control')!r}, want {cc!r}")
             check(r.h("last-modified") == modified, f"{name}: Last-Modified {r.h('last-modified')!r}, want {modified!r}")
             check(r.h("accept-ranges") == "bytes", f"{name}: Accept-Ranges {r.h('accept-ranges')!r}")
+            try:
+                skew = abs(email.utils.parsedate_to_datetime(r.h("date") or "").timestamp() - time.time())
+            except (TypeError, ValueError):
+                skew = None
+            check(skew is not None and skew < 60, f"{name}: Date {r.h('date')!r} is not now on the real clock")
             etag = r.h("etag") or ""
             check(re.fullmatch(r'"[^"]+"', etag), f"{name}: ETag {etag!r} is not a quoted strong tag")
             if case:
@@ -864,8 +870,8 @@ class Forged:
         with Stream(port) as st:
             st.send(b"GET /authrootseq.txt HTTP/1.0\r\n\r\n")
             code, hd, body = st.response()
-            check(code == 200 and body == seq and hd.get("content-length") == str(len(seq)) and st.closed(),
-                  f"HTTP/1.0 without keep-alive: {code} {body!r} Content-Length {hd.get('content-length')!r}, want the reply then a close")
+            check(code == 200 and body == seq and hd.get("content-length") == str(len(seq)) and "date" in hd and st.closed(),
+                  f"HTTP/1.0 without keep-alive: {code} {body!r} {hd}, want the reply with Content-Length and Date, then a close")
         with Stream(port) as st:
             for i in range(2):
                 st.send(b"GET /authrootstl.cab HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
