@@ -84,15 +84,25 @@ for f in authrootstl.cab authrootseq.txt; do
     done
 done
 
-# wrk shares the cores with the servers, so one run moves by several per cent:
-# the two alternate, ROUNDS times, and the median of the per-round ratios counts.
+# wrk shares the cores with the servers, so one run moves by several per cent,
+# and the machine drifts over minutes: each server is warmed up first, then the
+# two alternate ROUNDS times, taking turns at going first so a drift favours
+# neither, and the median of the per-round ratios counts.
 echo "wrk -t$threads -c$conns -d$duration, $(nproc) cores, keep-alive, $rounds rounds"
 for f in authrootstl.cab authrootseq.txt; do
+    for port in 18181 18182; do
+        wrk -t"$threads" -c"$conns" -d3s "http://127.0.0.1:$port/$f" >/dev/null
+    done
     : >"$work/ratios"
     i=0
     while [ "$i" -lt "$rounds" ]; do
-        run nginx "http://127.0.0.1:18181/$f"; n=$(cat "$work/last")
-        run ctlmirror "http://127.0.0.1:18182/$f"; c=$(cat "$work/last")
+        if [ $((i % 2)) -eq 0 ]; then
+            run nginx "http://127.0.0.1:18181/$f"; n=$(cat "$work/last")
+            run ctlmirror "http://127.0.0.1:18182/$f"; c=$(cat "$work/last")
+        else
+            run ctlmirror "http://127.0.0.1:18182/$f"; c=$(cat "$work/last")
+            run nginx "http://127.0.0.1:18181/$f"; n=$(cat "$work/last")
+        fi
         echo "$n $c" | awk '{printf "%.4f\n", $2 / $1}' >>"$work/ratios"
         i=$((i + 1))
     done
