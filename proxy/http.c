@@ -436,30 +436,7 @@ wait_for_cert(struct worker *w, struct evhttp_request *req, const struct route *
 	return 1;
 }
 
-/* ---- connections: counted, so max_connections holds ---- */
-
-static size_t
-conn_slot(const struct worker *w, const void *con)
-{
-	return ((uintptr_t)con >> 4) * 2654435761u % w->conns_cap;
-}
-
-/* A tombstone keeps probe chains intact after a removal. */
-static char tombstone;
-
-static int
-conn_known(const struct worker *w, const void *con)
-{
-	size_t i, n;
-
-	if (w->conns_cap == 0)
-		return 0;
-	for (i = conn_slot(w, con), n = 0; w->conns[i] != NULL && n < w->conns_cap;
-	    i = (i + 1) % w->conns_cap, n++)
-		if (w->conns[i] == con)
-			return 1;
-	return 0;
-}
+/* ---- connections: counted, so max_connections holds (conns.c) ---- */
 
 static void
 conn_closed(struct evhttp_connection *con, void *arg)
@@ -467,16 +444,8 @@ conn_closed(struct evhttp_connection *con, void *arg)
 	struct worker *w = arg;
 	struct cert_wait *cw;
 	struct waiter *wt;
-	size_t i, n;
 
-	for (i = conn_slot(w, con), n = 0; w->conns[i] != NULL && n < w->conns_cap;
-	    i = (i + 1) % w->conns_cap, n++)
-		if (w->conns[i] == con) {
-			w->conns[i] = &tombstone;
-			w->n_conns--;
-			w->n_tombs++;
-			break;
-		}
+	conns_forget(&w->conns, con);
 	/* a request waiting for a certificate on this connection is gone with it */
 	for (cw = w->waits; cw != NULL; cw = cw->next)
 		for (wt = cw->waiters; wt != NULL; wt = wt->next)
@@ -484,60 +453,21 @@ conn_closed(struct evhttp_connection *con, void *arg)
 				wt->req = NULL;
 }
 
-/* Drops the tombstones: long runs of closes would otherwise lengthen every probe. */
-static void
-conn_rehash(struct worker *w)
-{
-	void **old = w->conns;
-	size_t i, j, cap = w->conns_cap;
-
-	if ((w->conns = calloc(cap, sizeof(*w->conns))) == NULL) {
-		w->conns = old;
-		return;
-	}
-	for (i = 0; i < cap; i++) {
-		if (old[i] == NULL || old[i] == &tombstone)
-			continue;
-		for (j = conn_slot(w, old[i]); w->conns[j] != NULL; j = (j + 1) % cap)
-			;
-		w->conns[j] = old[i];
-	}
-	w->n_tombs = 0;
-	free(old);
-}
-
 /* Counts a connection at its first request; 0 when over the limit. */
 static int
 conn_admit(struct worker *w, struct evhttp_connection *con)
 {
-	size_t i;
-
-	if (con == NULL || conn_known(w, con))
-		return 1;
-	/* the table stays at most half full of live entries (SIGHUP may raise the limit) */
-	if (w->n_conns >= w->max_conns || (w->conns_cap > 0 && w->n_conns >= w->conns_cap / 2)) {
+	switch (conns_admit(&w->conns, w->max_conns, con)) {
+	case CONN_REFUSED:
 		__atomic_store_n(&w->metrics.refused_connections,
 		    w->metrics.refused_connections + 1, __ATOMIC_RELAXED);
 		return 0;
+	case CONN_NEW:
+		evhttp_connection_set_closecb(con, conn_closed, w);
+		return 1;
+	default:
+		return 1;
 	}
-	if (w->conns_cap == 0) {
-		w->conns_cap = 2 * w->max_conns + 1;
-		if ((w->conns = calloc(w->conns_cap, sizeof(*w->conns))) == NULL) {
-			w->conns_cap = 0;
-			return 1;
-		}
-	}
-	if (w->n_tombs > w->conns_cap / 4)
-		conn_rehash(w);
-	for (i = conn_slot(w, con); w->conns[i] != NULL && w->conns[i] != &tombstone;
-	    i = (i + 1) % w->conns_cap)
-		;
-	if (w->conns[i] == &tombstone)
-		w->n_tombs--;
-	w->conns[i] = con;
-	w->n_conns++;
-	evhttp_connection_set_closecb(con, conn_closed, w);
-	return 1;
 }
 
 void

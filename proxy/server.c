@@ -267,7 +267,7 @@ worker_free(struct worker *w)
 	if (w->http != NULL)
 		evhttp_free(w->http);	/* closes connections: waiters learn it first */
 	http_release_waits(w);
-	free(w->conns);
+	conns_free(&w->conns);
 	if (w->base != NULL)
 		event_base_free(w->base);
 	cache_free(&w->cache);

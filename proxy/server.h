@@ -19,6 +19,7 @@
 
 #include "proxy/cache.h"
 #include "proxy/config.h"
+#include "proxy/conns.h"
 #include "proxy/fetch.h"
 #include "proxy/metrics.h"
 #include "proxy/report.h"
@@ -42,8 +43,7 @@ struct worker {
 	struct metrics metrics;		/* written by this thread only */
 	struct fetcher *fetcher;	/* on-demand .crt fetches, created when first needed */
 	struct cert_wait *waits;	/* .crt requests waiting for a fetch */
-	void **conns;			/* open connections: a set, open addressing */
-	size_t conns_cap, n_conns, n_tombs;
+	struct conn_table conns;	/* open connections */
 	size_t max_conns;		/* this worker's share of max_connections */
 	int draining;
 };

@@ -48,7 +48,10 @@ not exit) whatever the checks found. What it proves, over the forged fixtures:
     that reads nothing for a second, every reply intact, the connection
     closed after the last (it asked Connection: close); HTTP/1.0 closed after
     its reply (with Content-Length and Date) unless it asked for keep-alive; 2000
-    requests in turn on one connection; 50 clients that reset the connection
+    requests in turn on one connection; a request waiting 2 s for a slow
+    certificate fetch with another pipelined behind it, and one whose client
+    hung up meanwhile, the daemon idle (under a third of the wait in CPU) and
+    both answered in order; 50 clients that reset the connection
     mid-request, the daemon serving after;
   - operator endpoints: healthz (200 ok), status.json equal to `ctlmirror
     status --json` (plus last_sync/sync_failures; days_left within a day),
@@ -264,6 +267,13 @@ def read_one(sock, timeout=15):
     return code, headers, body
 
 
+def cpu_seconds(pid):
+    """User and system CPU time a process has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Stream:
     """One connection's replies, read in order (a pipelined reply's bytes are kept for the next)."""
 
@@ -469,10 +479,11 @@ def expect_results(objs, r, want, ctx):
 # ---------------------------------------------------------------- a scripted upstream for on-demand .crt
 
 class Upstream:
-    """127.0.0.1 only: path -> bytes, everything else 404; records each path asked for."""
+    """127.0.0.1 only: path -> bytes, everything else 404; records each path asked for; answers late when told."""
 
     def __init__(self):
         self.files, self.seen, self.lock = {}, [], threading.Lock()
+        self.delay = {}     # path -> seconds to wait before answering
         up = self
 
         class H(http.server.BaseHTTPRequestHandler):
@@ -481,6 +492,8 @@ class Upstream:
                 with up.lock:
                     up.seen.append(path)
                     data = up.files.get(path)
+                    delay = up.delay.get(path, 0)
+                time.sleep(delay)
                 if data is None:
                     self.send_response(404)
                     self.send_header("Content-Length", "0")
@@ -887,6 +900,26 @@ class Forged:
                     bad.append((i, code, len(body)))
                     break
             check(not bad, f"2000 requests in turn on one connection: first bad reply {bad}")
+        # A request waiting for a slow certificate fetch, with the next request already sent
+        # behind it, and another whose client hangs up while it waits: the bytes pending on
+        # connections that are not reading must not make the daemon spin.
+        e3 = self.listed[3]
+        self.up.files[f"/{e3}.crt"], self.up.delay[f"/{e3}.crt"] = b"not a certificate", 2
+        try:
+            with Stream(port) as st, Stream(port) as gone:
+                t0, cpu0 = time.monotonic(), cpu_seconds(self.d.p.pid)
+                st.send(get_req(f"/{e3}.crt", close=False) + get_req("/authrootseq.txt", close=False))
+                gone.send(get_req(f"/{e3}.crt", close=False))
+                gone.s.shutdown(socket.SHUT_WR)
+                first, second = st.response(), st.response()
+                took, cpu = time.monotonic() - t0, cpu_seconds(self.d.p.pid) - cpu0
+            check(first[0] == 404 and second[:3:2] == (200, seq),
+                  f"a waiting .crt request with a pipelined one behind it: {first[0]}, then {second[0]} {second[2]!r}")
+            check(took >= 1.5 and cpu < took / 3,
+                  f"while two requests waited {took:.1f} s for a certificate fetch the daemon used {cpu:.2f} s of CPU")
+        finally:
+            self.up.delay.clear()
+        self.still_serving("after the slow certificate fetch")
         # Clients that reset the connection right after asking.
         for _ in range(50):
             s = socket.create_connection(("127.0.0.1", port), timeout=5)

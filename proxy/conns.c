@@ -1,0 +1,177 @@
+/*
+ * conns.c - a worker's open connections: a set keyed by the evhttp
+ * connection, open addressing with tombstones, each entry with its keeper.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "proxy/conns.h"
+
+struct conn {
+	struct evhttp_connection *con;
+	struct bufferevent *bev;
+	struct event *keeper;
+};
+
+/* A tombstone keeps probe chains intact after a removal. */
+static struct conn tombstone;
+
+static size_t
+slot_of(const struct conn_table *t, const struct evhttp_connection *con)
+{
+	return ((uintptr_t)con >> 4) * 2654435761u % t->cap;
+}
+
+/* The slot holding con, or NULL. */
+static struct conn **
+find(const struct conn_table *t, const struct evhttp_connection *con)
+{
+	size_t i, n;
+
+	if (t->cap == 0)
+		return NULL;
+	for (i = slot_of(t, con), n = 0; t->slots[i] != NULL && n < t->cap;
+	    i = (i + 1) % t->cap, n++)
+		if (t->slots[i] != &tombstone && t->slots[i]->con == con)
+			return &t->slots[i];
+	return NULL;
+}
+
+/* Drops the tombstones: long runs of closes would otherwise lengthen every probe. */
+static void
+rehash(struct conn_table *t)
+{
+	struct conn **old = t->slots;
+	size_t i, j;
+
+	if ((t->slots = calloc(t->cap, sizeof(*t->slots))) == NULL) {
+		t->slots = old;
+		return;
+	}
+	for (i = 0; i < t->cap; i++) {
+		if (old[i] == NULL || old[i] == &tombstone)
+			continue;
+		for (j = slot_of(t, old[i]->con); t->slots[j] != NULL; j = (j + 1) % t->cap)
+			;
+		t->slots[j] = old[i];
+	}
+	t->n_tombs = 0;
+	free(old);
+}
+
+/*
+ * The socket is readable. evhttp's own read event does the reading; if the
+ * connection is not reading now, stand down until its next request.
+ */
+static void
+on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if ((bufferevent_get_enabled(c->bev) & EV_READ) == 0)
+		event_del(c->keeper);
+}
+
+static void
+arm(struct conn *c)
+{
+	if (c->keeper != NULL && !event_pending(c->keeper, EV_READ, NULL))
+		event_add(c->keeper, NULL);
+}
+
+/* A new entry for con, with its keeper when one can be made. */
+static struct conn *
+conn_new(struct evhttp_connection *con)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	evutil_socket_t fd;
+
+	if (c == NULL)
+		return NULL;
+	c->con = con;
+	c->bev = evhttp_connection_get_bufferevent(con);
+	if (c->bev != NULL && (fd = bufferevent_getfd(c->bev)) >= 0)
+		c->keeper = event_new(bufferevent_get_base(c->bev), fd, EV_READ | EV_PERSIST,
+		    on_readable, c);
+	return c;
+}
+
+static void
+conn_free(struct conn *c)
+{
+	if (c->keeper != NULL)
+		event_free(c->keeper);
+	free(c);
+}
+
+enum conn_admit
+conns_admit(struct conn_table *t, size_t max, struct evhttp_connection *con)
+{
+	struct conn **known, *c;
+	size_t i;
+
+	if (con == NULL)
+		return CONN_UNTRACKED;
+	if ((known = find(t, con)) != NULL) {
+		arm(*known);
+		return CONN_KNOWN;
+	}
+	/* the table stays at most half full of live entries (SIGHUP may raise max) */
+	if (t->n >= max || (t->cap > 0 && t->n >= t->cap / 2))
+		return CONN_REFUSED;
+	if (t->cap == 0) {
+		if ((t->slots = calloc(2 * max + 1, sizeof(*t->slots))) == NULL)
+			return CONN_UNTRACKED;
+		t->cap = 2 * max + 1;
+	}
+	if (t->n_tombs > t->cap / 4)
+		rehash(t);
+	if ((c = conn_new(con)) == NULL)
+		return CONN_UNTRACKED;
+	for (i = slot_of(t, con); t->slots[i] != NULL && t->slots[i] != &tombstone;
+	    i = (i + 1) % t->cap)
+		;
+	if (t->slots[i] == &tombstone)
+		t->n_tombs--;
+	t->slots[i] = c;
+	t->n++;
+	arm(c);
+	return CONN_NEW;
+}
+
+void
+conns_forget(struct conn_table *t, struct evhttp_connection *con)
+{
+	struct conn **slot = find(t, con);
+
+	if (slot == NULL)
+		return;
+	conn_free(*slot);
+	*slot = &tombstone;
+	t->n--;
+	t->n_tombs++;
+}
+
+size_t
+conns_count(const struct conn_table *t)
+{
+	return t->n;
+}
+
+void
+conns_free(struct conn_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->cap; i++)
+		if (t->slots[i] != NULL && t->slots[i] != &tombstone)
+			conn_free(t->slots[i]);
+	free(t->slots);
+	t->slots = NULL;
+	t->cap = t->n = t->n_tombs = 0;
+}
