@@ -4,16 +4,16 @@
 # for both, and ctlmirror's resident memory. nginx and wrk are installed from
 # Debian's packages when missing (scripts/deps.sh bench).
 #
-# usage: bench/serve/run.sh [BUILD_DIR]    (env: DURATION=10s CONNECTIONS=50 THREADS=2 ROUNDS=5)
+# usage: bench/serve/run.sh [BUILD_DIR]    (env: DURATION=5s CONNECTIONS=50 THREADS=2 ROUNDS=9)
 set -eu
 build=${1:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$(cd "$build" && pwd)/ctlmirror
 corpus=${CTLMIRROR_CORPUS:-$top/../shared/corpus}
-duration=${DURATION:-10s}
+duration=${DURATION:-5s}
 conns=${CONNECTIONS:-50}
 threads=${THREADS:-2}
-rounds=${ROUNDS:-5}
+rounds=${ROUNDS:-9}
 
 "$top/scripts/deps.sh" bench
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
@@ -85,9 +85,10 @@ for f in authrootstl.cab authrootseq.txt; do
 done
 
 # wrk shares the cores with the servers, so one run moves by several per cent,
-# and the machine drifts over minutes: each server is warmed up first, then the
-# two alternate ROUNDS times, taking turns at going first so a drift favours
-# neither, and the median of the per-round ratios counts.
+# and the machine drifts by up to a fifth within a minute: each server is
+# warmed up first, then the two alternate in short runs, ROUNDS times, taking
+# turns at going first so a drift favours neither, and the median of the
+# per-round ratios counts.
 echo "wrk -t$threads -c$conns -d$duration, $(nproc) cores, keep-alive, $rounds rounds"
 for f in authrootstl.cab authrootseq.txt; do
     for port in 18181 18182; do
