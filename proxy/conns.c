@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
@@ -14,6 +15,7 @@ struct conn {
 	struct evhttp_connection *con;
 	struct bufferevent *bev;
 	struct event *keeper;
+	const struct conn_table *table;
 };
 
 /* A tombstone keeps probe chains intact after a removal. */
@@ -63,8 +65,9 @@ rehash(struct conn_table *t)
 }
 
 /*
- * The socket is readable. evhttp's own read event does the reading; if the
- * connection is not reading now, stand down until its next request.
+ * The socket is readable. evhttp's own read event does the reading. With too
+ * much unread input, stop it; when the connection is not reading, stand down
+ * until its next request.
  */
 static void
 on_readable(evutil_socket_t fd, short what, void *arg)
@@ -73,6 +76,8 @@ on_readable(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) >= c->table->input_max)
+		bufferevent_disable(c->bev, EV_READ);
 	if ((bufferevent_get_enabled(c->bev) & EV_READ) == 0)
 		event_del(c->keeper);
 }
@@ -86,13 +91,14 @@ arm(struct conn *c)
 
 /* A new entry for con, with its keeper when one can be made. */
 static struct conn *
-conn_new(struct evhttp_connection *con)
+conn_new(const struct conn_table *t, struct evhttp_connection *con)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	evutil_socket_t fd;
 
 	if (c == NULL)
 		return NULL;
+	c->table = t;
 	c->con = con;
 	c->bev = evhttp_connection_get_bufferevent(con);
 	if (c->bev != NULL && (fd = bufferevent_getfd(c->bev)) >= 0)
@@ -110,11 +116,12 @@ conn_free(struct conn *c)
 }
 
 enum conn_admit
-conns_admit(struct conn_table *t, size_t max, struct evhttp_connection *con)
+conns_admit(struct conn_table *t, size_t max, size_t input_max, struct evhttp_connection *con)
 {
 	struct conn **known, *c;
 	size_t i;
 
+	t->input_max = input_max;
 	if (con == NULL)
 		return CONN_UNTRACKED;
 	if ((known = find(t, con)) != NULL) {
@@ -131,7 +138,7 @@ conns_admit(struct conn_table *t, size_t max, struct evhttp_connection *con)
 	}
 	if (t->n_tombs > t->cap / 4)
 		rehash(t);
-	if ((c = conn_new(con)) == NULL)
+	if ((c = conn_new(t, con)) == NULL)
 		return CONN_UNTRACKED;
 	for (i = slot_of(t, con); t->slots[i] != NULL && t->slots[i] != &tombstone;
 	    i = (i + 1) % t->cap)

@@ -15,6 +15,13 @@
  * stands down, or level-triggered epoll would report them on every pass of
  * the loop; the connection's next request arms it again.
  *
+ * Bounded: while evhttp writes a reply it keeps reading, for close detection
+ * only, and buffers whatever the client sends meanwhile, without limit: a
+ * client that pipelines requests and reads no replies could fill the
+ * daemon's memory. When a connection's unread input reaches input_max, its
+ * keeper stops the reading; evhttp turns it on again once it has answered
+ * what it holds.
+ *
  * One table per worker thread; not thread-safe.
  */
 #ifndef CTLMIRROR_CONNS_H
@@ -29,6 +36,7 @@ struct conn;
 struct conn_table {
 	struct conn **slots;	/* open addressing; NULL empty, a tombstone after removal */
 	size_t cap, n, n_tombs;
+	size_t input_max;	/* unread input per connection before its reading stops */
 };
 
 enum conn_admit {
@@ -40,10 +48,13 @@ enum conn_admit {
 
 /*
  * Called for every request on con. Counts a new connection unless max are
- * open, and arms the connection's keeper. The table grows to 2 * max + 1
- * slots on first use and stays at most half full.
+ * open, and arms the connection's keeper. input_max (from then on, for every
+ * connection) must exceed the largest request evhttp accepts, so a request
+ * still arriving never has its reading stopped. The table grows to
+ * 2 * max + 1 slots on first use and stays at most half full.
  */
-enum conn_admit conns_admit(struct conn_table *t, size_t max, struct evhttp_connection *con);
+enum conn_admit conns_admit(struct conn_table *t, size_t max, size_t input_max,
+    struct evhttp_connection *con);
 
 /* con is closing (call from its close callback, before its socket closes). */
 void conns_forget(struct conn_table *t, struct evhttp_connection *con);

@@ -46,7 +46,9 @@ not exit) whatever the checks found. What it proves, over the forged fixtures:
   - connections: three pipelined requests answered in order on one
     connection (the HEAD without a body); 8 MB of pipelined cabs to a client
     that reads nothing for a second, every reply intact, the connection
-    closed after the last (it asked Connection: close); HTTP/1.0 closed after
+    closed after the last (it asked Connection: close); a client pipelining
+    requests for 2 s without reading a reply: under 64 MB taken from it and
+    under 32 MB of daemon growth (unbounded, it took 500 MB in 3 s); HTTP/1.0 closed after
     its reply (with Content-Length and Date) unless it asked for keep-alive; 2000
     requests in turn on one connection; a request waiting 2 s for a slow
     certificate fetch with another pipelined behind it, and one whose client
@@ -265,6 +267,15 @@ def read_one(sock, timeout=15):
             break
         body += b
     return code, headers, body
+
+
+def rss_kb(pid):
+    """A process's resident memory in KB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
 
 
 def cpu_seconds(pid):
@@ -879,6 +890,21 @@ class Forged:
                     break
             check(not bad, f"{n} pipelined cabs to a slow reader ({n * len(cab)} bytes): first bad reply {bad}")
             check(st.closed(), f"the last of {n} pipelined requests said Connection: close; the connection stayed open")
+        # A client that pipelines requests for 2 s and reads no replies: the daemon stops
+        # reading it once it holds a little unread input, so its memory stays flat.
+        rss0 = rss_kb(self.d.p.pid)
+        with Stream(port) as st:
+            st.s.setblocking(False)
+            burst, sent, t0 = get_req("/authrootstl.cab", close=False) * 1000, 0, time.monotonic()
+            while time.monotonic() - t0 < 2:
+                try:
+                    sent += st.s.send(burst)
+                except BlockingIOError:
+                    time.sleep(0.01)
+            grew = rss_kb(self.d.p.pid) - rss0
+        check(sent < 64 << 20 and grew < 32 << 10,
+              f"a client pipelining without reading: the daemon took {sent >> 20} MB of requests in 2 s and grew by {grew >> 10} MB")
+        self.still_serving("after a client that pipelined without reading")
         # HTTP/1.0: closed after the reply unless keep-alive was asked for; framed either way.
         with Stream(port) as st:
             st.send(b"GET /authrootseq.txt HTTP/1.0\r\n\r\n")
