@@ -1,8 +1,9 @@
 #!/bin/sh
 # wrk against `ctlmirror serve` and nginx serving the same cab and sequence file
 # from disk, in one run on this machine: requests per second and p99 latency
-# for both, and ctlmirror's resident memory. nginx and wrk are installed from
-# Debian's packages when missing (scripts/deps.sh bench).
+# for both, each server's CPU time per request, and ctlmirror's resident
+# memory. nginx and wrk are installed from Debian's packages when missing
+# (scripts/deps.sh bench).
 #
 # usage: bench/serve/run.sh [BUILD_DIR]    (env: DURATION=5s CONNECTIONS=50 THREADS=2 ROUNDS=9)
 set -eu
@@ -65,12 +66,32 @@ printf 'poll_interval = 0\naccess_log = %s/ctlmirror-access.log\n' "$work" >"$wo
 echo $! >"$work/ctlmirror.pid"
 sleep 1
 
+# CPU time (clock ticks) a server's processes have used: nginx's workers, or ctlmirror
+ticks() {
+    if [ "$1" = nginx ]; then pids=$(pgrep -P "$(cat "$work/nginx.pid")"); else pids=$(cat "$work/ctlmirror.pid"); fi
+    t=0
+    for p in $pids; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+    echo "$t"
+}
+hz=$(getconf CLK_TCK)
+
+# One wrk run against server $1 at URL $2: requests per second, p99, and the
+# server's own CPU time per request (what the load generator's share hides).
 run() {
+    t0=$(ticks "$1")
     out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency "$2")
+    t1=$(ticks "$1")
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
-    printf '%-10s %-16s %12s req/s   p99 %s\n' "$1" "$(basename "$2")" "$rps" "$p99"
+    us=$(echo "$t0 $t1 $hz $out" | awk 'NR == 1 {t = $2 - $1; hz = $3} / requests in / {printf "%.1f", t * 1e6 / hz / $1}')
+    printf '%-10s %-16s %12s req/s   p99 %-9s %6s us CPU per request\n' "$1" "$(basename "$2")" "$rps" "$p99" "$us"
     echo "$rps" >"$work/last"
+    echo "$us" >>"$work/cpu-$1"
+}
+
+# The median of the numbers in file $1, printed with format $2
+median() {
+    sort -n "$1" | awk -v fmt="$2" '{r[NR] = $1} END {printf fmt, NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2}'
 }
 
 # both must answer 200 with the same bytes, or the comparison means nothing
@@ -95,6 +116,8 @@ for f in authrootstl.cab authrootseq.txt; do
         wrk -t"$threads" -c"$conns" -d3s "http://127.0.0.1:$port/$f" >/dev/null
     done
     : >"$work/ratios"
+    : >"$work/cpu-nginx"
+    : >"$work/cpu-ctlmirror"
     i=0
     while [ "$i" -lt "$rounds" ]; do
         if [ $((i % 2)) -eq 0 ]; then
@@ -107,9 +130,10 @@ for f in authrootstl.cab authrootseq.txt; do
         echo "$n $c" | awk '{printf "%.4f\n", $2 / $1}' >>"$work/ratios"
         i=$((i + 1))
     done
-    sort -n "$work/ratios" | awk -v f="$f" '{r[NR] = $1; s = s sprintf(" %.2f", $1)}
-        END {m = NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
-             printf "%-27s ctlmirror/nginx = %.2fx (median; rounds:%s)\n", f, m, s}'
+    printf '%-27s ctlmirror/nginx = %sx (median; rounds:%s)\n' "$f" "$(median "$work/ratios" %.2f)" \
+        "$(sort -n "$work/ratios" | awk '{printf " %.2f", $1}')"
+    printf '%-27s CPU per request (median): nginx %s us, ctlmirror %s us\n' "$f" \
+        "$(median "$work/cpu-nginx" %.1f)" "$(median "$work/cpu-ctlmirror" %.1f)"
 done
 rss=$(ps -o rss= -p "$(cat "$work/ctlmirror.pid")")
 echo "ctlmirror resident memory after the runs: $((rss / 1024)) MB ($rss KB)"
