@@ -98,7 +98,7 @@ import traceback
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from testlib import (Broken, check, checks, closed_port, failures, fixture_cases, fixture_pins,
-                     fixture_roots, report, sha256)  # noqa: E402
+                     fixture_roots, json_lines, report, sha256)  # noqa: E402
 
 AT = "2024-06-01T00:00:00Z"
 UP = "/msdownload/update/v3/static/trustedr/en/"
@@ -455,13 +455,7 @@ class Cli:
 
     def imp(self, *files, at=AT, extra=()):
         r = self.run("import", "--at", at, "--json", *extra, *files)
-        out = []
-        for line in r.stdout.splitlines():
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                raise Broken(f"import --json printed {line!r}; stderr {r.stderr.strip()!r}")
-        return r, out
+        return r, json_lines(r, "import --json")
 
     def json(self, cmd, *args, ok=(0,)):
         r = self.run(cmd, "--json", *args)

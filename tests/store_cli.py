@@ -41,8 +41,8 @@ import traceback
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testlib import (Broken, check, checks, failures, fixture_cases, fixture_trust, pem_to_der,
-                     report, sha256_file)  # noqa: E402
+from testlib import (Broken, check, checks, failures, fixture_cases, fixture_trust, json_lines,
+                     pem_to_der, report, sha256_file)  # noqa: E402
 
 AT = "2024-06-01T00:00:00Z"
 
@@ -73,13 +73,7 @@ class Mirror:
         r = self.run("import", "--at", at, *self.trust, *(["--json"] if js else []), *files)
         if not js:
             return r, r.stdout.splitlines()
-        objs = []
-        for line in r.stdout.splitlines():
-            try:
-                objs.append(json.loads(line))
-            except ValueError:
-                raise Broken(f"import --json printed a non-JSON line {line!r} (stderr {r.stderr.strip()!r})")
-        return r, objs
+        return r, json_lines(r, "import --json")
 
     def json_of(self, r, what):
         try:

@@ -14,6 +14,7 @@ import base64
 import csv
 import datetime as dt
 import hashlib
+import json
 import os
 import re
 import socket
@@ -120,6 +121,17 @@ def fixture_roots(fx):
 def sanitizer_report(text):
     """Whether a process's stderr holds an AddressSanitizer, LeakSanitizer or UBSan runtime error report."""
     return "AddressSanitizer" in text or "LeakSanitizer" in text or "runtime error:" in text
+
+
+def json_lines(r, what):
+    """The JSON object on each stdout line of a finished process (r), or Broken naming the line."""
+    objs = []
+    for line in r.stdout.splitlines():
+        try:
+            objs.append(json.loads(line))
+        except ValueError:
+            raise Broken(f"{what} printed a non-JSON line {line!r} (stderr {r.stderr.strip()!r})")
+    return objs
 
 
 def closed_port():
