@@ -116,12 +116,11 @@ conn_free(struct conn *c)
 }
 
 enum conn_admit
-conns_admit(struct conn_table *t, size_t max, size_t input_max, struct evhttp_connection *con)
+conns_admit(struct conn_table *t, size_t max, struct evhttp_connection *con)
 {
 	struct conn **known, *c;
 	size_t i;
 
-	t->input_max = input_max;
 	if (con == NULL)
 		return CONN_UNTRACKED;
 	if ((known = find(t, con)) != NULL) {
@@ -162,12 +161,6 @@ conns_forget(struct conn_table *t, struct evhttp_connection *con)
 	*slot = &tombstone;
 	t->n--;
 	t->n_tombs++;
-}
-
-size_t
-conns_count(const struct conn_table *t)
-{
-	return t->n;
 }
 
 void

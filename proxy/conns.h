@@ -36,7 +36,9 @@ struct conn;
 struct conn_table {
 	struct conn **slots;	/* open addressing; NULL empty, a tombstone after removal */
 	size_t cap, n, n_tombs;
-	size_t input_max;	/* unread input per connection before its reading stops */
+	size_t input_max;	/* unread input per connection before its reading stops;
+				   the caller sets it, above the largest request evhttp
+				   accepts, so a request still arriving is never stopped */
 };
 
 enum conn_admit {
@@ -48,19 +50,13 @@ enum conn_admit {
 
 /*
  * Called for every request on con. Counts a new connection unless max are
- * open, and arms the connection's keeper. input_max (from then on, for every
- * connection) must exceed the largest request evhttp accepts, so a request
- * still arriving never has its reading stopped. The table grows to
- * 2 * max + 1 slots on first use and stays at most half full.
+ * open, and arms the connection's keeper. The table grows to 2 * max + 1
+ * slots on first use and stays at most half full.
  */
-enum conn_admit conns_admit(struct conn_table *t, size_t max, size_t input_max,
-    struct evhttp_connection *con);
+enum conn_admit conns_admit(struct conn_table *t, size_t max, struct evhttp_connection *con);
 
 /* con is closing (call from its close callback, before its socket closes). */
 void conns_forget(struct conn_table *t, struct evhttp_connection *con);
-
-/* Open connections counted. */
-size_t conns_count(const struct conn_table *t);
 
 /* Frees the table and whatever it still holds (after evhttp_free). */
 void conns_free(struct conn_table *t);

@@ -453,23 +453,11 @@ conn_closed(struct evhttp_connection *con, void *arg)
 				wt->req = NULL;
 }
 
-/*
- * Unread input a connection may hold: pipelined requests behind the one being
- * answered. Twice the largest request evhttp accepts, at least 64 KB.
- */
-static size_t
-input_max(const struct worker *w)
-{
-	size_t m = 2 * (size_t)w->cfg.max_header_size + 4096;
-
-	return m < 65536 ? 65536 : m;
-}
-
 /* Counts a connection at its first request; 0 when over the limit. */
 static int
 conn_admit(struct worker *w, struct evhttp_connection *con)
 {
-	switch (conns_admit(&w->conns, w->max_conns, input_max(w), con)) {
+	switch (conns_admit(&w->conns, w->max_conns, con)) {
 	case CONN_REFUSED:
 		__atomic_store_n(&w->metrics.refused_connections,
 		    w->metrics.refused_connections + 1, __ATOMIC_RELAXED);

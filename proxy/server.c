@@ -89,10 +89,18 @@ usage(FILE *f)
 	    "Signals: TERM/INT drain and exit; HUP re-reads the config and reopens the log.\n");
 }
 
-/* The limits evhttp enforces; applied at start and on SIGHUP. */
+/* The limits on clients; applied at start and on SIGHUP. */
 static void
 apply_limits(struct worker *w)
 {
+	size_t input_max = 2 * (size_t)w->cfg.max_header_size + 4096;
+
+	w->max_conns = (w->cfg.max_connections + w->sv->n_workers - 1) / w->sv->n_workers;
+	/*
+	 * Unread input a connection may hold (pipelined requests behind the one
+	 * being answered): twice the largest request evhttp accepts, at least 64 KB.
+	 */
+	w->conns.input_max = input_max < 65536 ? 65536 : input_max;
 	evhttp_set_max_headers_size(w->http, (ev_ssize_t)w->cfg.max_header_size);
 	evhttp_set_max_body_size(w->http, 4096);	/* GET and HEAD carry no body */
 	evhttp_set_timeout(w->http, (int)w->cfg.timeout);
@@ -249,7 +257,6 @@ worker_init(struct server *sv, struct worker *w, size_t index)
 	evhttp_set_gencb(w->http, http_handle, w);
 	evhttp_set_bevcb(w->http, make_bufferevent, NULL);
 	w->cfg = sv->cfg;
-	w->max_conns = (sv->cfg.max_connections + sv->n_workers - 1) / sv->n_workers;
 	apply_limits(w);
 	for (i = 0; i < sv->cfg.n_listen; i++) {
 		if (bind_one(w, sv->cfg.listen[i]) != 0)
@@ -377,7 +384,6 @@ worker_reconfigure(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	w->cfg = w->sv->cfg;
-	w->max_conns = (w->cfg.max_connections + w->sv->n_workers - 1) / w->sv->n_workers;
 	apply_limits(w);
 }
 

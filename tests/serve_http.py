@@ -247,26 +247,10 @@ def split_response(allb):
 def read_one(sock, timeout=15):
     """One response from a keep-alive connection: (code, headers, body); code None if closed first."""
     sock.settimeout(timeout)
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        try:
-            b = sock.recv(65536)
-        except (socket.timeout, OSError):
-            b = b""
-        if not b:
-            return split_response(buf)[0] if buf else None, {}, b""
-        buf += b
-    code, headers, body = split_response(buf)
-    n = int(headers.get("content-length", "0") or 0)
-    while len(body) < n:
-        try:
-            b = sock.recv(65536)
-        except (socket.timeout, OSError):
-            break
-        if not b:
-            break
-        body += b
-    return code, headers, body
+    try:
+        return Stream.over(sock).response()
+    except (Broken, OSError):
+        return None, {}, b""
 
 
 def rss_kb(pid):
@@ -295,6 +279,13 @@ class Stream:
         self.s.settimeout(timeout)
         self.s.connect(("127.0.0.1", port))
         self.buf = bytearray()
+
+    @classmethod
+    def over(cls, sock):
+        """A Stream over a connection already open (closed by whoever opened it)."""
+        st = cls.__new__(cls)
+        st.s, st.buf = sock, bytearray()
+        return st
 
     def __enter__(self):
         return self
