@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/cli.h"
+#include "proxy/hex.h"
 #include "proxy/json.h"
 #include "proxy/report.h"
 #include "verify/isotime.h"
@@ -17,7 +17,7 @@ status_json(struct json *j, const struct kind_health *h, const struct report_syn
 
 	json_begin(j, ctl_kind_str(h->kind), '{');
 	if (h->has_served) {
-		cli_hex(h->served.sha256, 32, sha);
+		hex_encode(h->served.sha256, 32, 0, sha);
 		json_begin(j, "served", '{');
 		json_str(j, "sequence", h->served.sequence);
 		json_str(j, "sha256", sha);
@@ -40,7 +40,7 @@ status_json(struct json *j, const struct kind_health *h, const struct report_syn
 		json_str(j, NULL, h->reasons[i]);
 	json_end(j, ']');
 	if (h->has_quarantined) {
-		cli_hex(h->newest_quarantined.sha256, 32, sha);
+		hex_encode(h->newest_quarantined.sha256, 32, 0, sha);
 		json_begin(j, "newest_quarantined", '{');
 		json_str(j, "sequence", h->newest_quarantined.sequence[0] ?
 		    h->newest_quarantined.sequence : NULL);
@@ -190,7 +190,7 @@ html_kind(FILE *out, const struct kind_health *h, const struct version *list,
 	for (i = n; i-- > 0;) {	/* newest first */
 		char sha[65];
 
-		cli_hex(list[i].sha256, 32, sha);
+		hex_encode(list[i].sha256, 32, 0, sha);
 		fprintf(out, "<tr class=\"%s\"><td><code>", version_status_str(list[i].status));
 		html(out, list[i].sequence[0] ? list[i].sequence : "-");
 		fprintf(out, "</code></td><td>%s</td><td>%s</td><td>%s</td><td title=\"",

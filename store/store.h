@@ -165,6 +165,35 @@ enum store_err store_served_blob(struct store *s, enum ctl_kind kind,
     struct version *out, int *pinned, unsigned char **buf, size_t *len);
 
 /*
+ * A read snapshot: everything read through it comes from one committed state
+ * of the store (one LMDB read transaction), so facts that depend on each
+ * other (the served version, its bytes, which listed roots are stored) can't
+ * disagree. Begin, read, end, in one thread; writers are never blocked.
+ */
+struct store_snap;
+
+enum store_err store_snap_begin(struct store *s, struct store_snap **out);
+void store_snap_end(struct store_snap *snap);
+
+/* The generation (store_generation's counter) the snapshot reads. */
+uint64_t store_snap_generation(const struct store_snap *snap);
+
+/*
+ * store_served() inside the snapshot. With ignore_pin, the newest admitted
+ * version alone, whatever is pinned: what a new copy is judged against.
+ */
+enum store_err store_snap_served(struct store_snap *snap, enum ctl_kind kind,
+    int ignore_pin, struct version *out, int *pinned);
+
+/* The stored bytes of a version (by sha256), copied into *buf (malloc'd). */
+enum store_err store_snap_blob(struct store_snap *snap,
+    const unsigned char sha256[32], unsigned char **buf, size_t *len);
+
+/* *has = 1 if the certificate whose SHA-1 is sha1 is stored, else 0. */
+enum store_err store_snap_has_cert(struct store_snap *snap,
+    const unsigned char sha1[20], int *has);
+
+/*
  * All versions (kind KIND_UNKNOWN: every kind), sorted by kind, then
  * sequence, then first_seen; with their status. *out is malloc'd.
  */

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "proxy/route.h"
+#include "proxy/serve/route.h"
 
 static struct config cfg;
 

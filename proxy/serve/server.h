@@ -17,12 +17,12 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
-#include "proxy/cache.h"
 #include "proxy/config.h"
-#include "proxy/conns.h"
 #include "proxy/fetch.h"
-#include "proxy/metrics.h"
 #include "proxy/report.h"
+#include "proxy/serve/cache.h"
+#include "proxy/serve/conns.h"
+#include "proxy/serve/metrics.h"
 #include "proxy/sync.h"
 #include "store/store.h"
 

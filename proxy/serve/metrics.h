@@ -10,7 +10,7 @@
 
 #include "proxy/health.h"
 #include "proxy/report.h"
-#include "proxy/route.h"
+#include "proxy/serve/route.h"
 
 /* The status codes ctlmirror answers with, as counter columns. */
 #define METRICS_CODES 11

@@ -7,7 +7,7 @@
 
 #include <event2/http.h>
 
-#include "proxy/route.h"
+#include "proxy/serve/route.h"
 
 /* Longest request target worth looking at: real ones are under 120 bytes. */
 #define ROUTE_TARGET_MAX 1024

@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/cli.h"
+#include "proxy/cli/cli.h"
+#include "proxy/hex.h"
 #include "proxy/report.h"
 #include "verify/isotime.h"
 #include "verify/verify.h"
@@ -28,12 +29,7 @@ load_entries(struct store *s, const struct version *v, struct verdict *out)
 static void
 entry_hex(const struct ctl_entry *e, char *out)
 {
-	size_t i;
-
-	cli_hex(e->id, e->id_len, out);
-	for (i = 0; out[i] != '\0'; i++)
-		if (out[i] >= 'a' && out[i] <= 'f')
-			out[i] = (char)(out[i] - 'a' + 'A');
+	hex_encode(e->id, e->id_len, 1, out);
 }
 
 static void
@@ -108,7 +104,7 @@ cli_versions(int argc, char **argv)
 
 		if (list[i].this_update != 0)
 			isotime_format(list[i].this_update, tu, sizeof(tu));
-		cli_hex(list[i].sha256, sizeof(list[i].sha256), sha);
+		hex_encode(list[i].sha256, sizeof(list[i].sha256), 0, sha);
 		printf("%-10s %-20s %-20s %-20s %-11s %-15s %.12s\n",
 		    ctl_kind_str(list[i].kind),
 		    list[i].sequence[0] ? list[i].sequence : "-", tu,
@@ -182,7 +178,7 @@ cli_show(int argc, char **argv)
 		status = cli_store_fail(s, err, "show");
 		goto out;
 	}
-	cli_hex(v.sha256, sizeof(v.sha256), sha);
+	hex_encode(v.sha256, sizeof(v.sha256), 0, sha);
 	if (o.json) {
 		struct json j;
 
@@ -420,7 +416,7 @@ cli_events(int argc, char **argv)
 		static const unsigned char zero[32];
 
 		if (memcmp(ev[i].sha256, zero, 32) != 0)
-			cli_hex(ev[i].sha256, 32, sha);
+			hex_encode(ev[i].sha256, 32, 0, sha);
 		isotime_format(ev[i].when, t, sizeof(t));
 		if (!o.json) {
 			printf("%s %-12s %-10s %-20s %-12.12s %s\n", t, event_type_str(ev[i].type),

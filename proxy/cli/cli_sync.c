@@ -7,7 +7,7 @@
 
 #include <event2/event.h>
 
-#include "proxy/cli.h"
+#include "proxy/cli/cli.h"
 #include "proxy/sync.h"
 
 static void

@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "proxy/metrics.h"
+#include "proxy/serve/metrics.h"
 
 static const int codes[METRICS_CODES] = {
 	200, 206, 304, 400, 403, 404, 405, 416, 500, 503, 0 /* any other */

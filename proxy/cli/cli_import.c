@@ -11,8 +11,9 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "proxy/cli.h"
+#include "proxy/cli/cli.h"
 #include "proxy/fileio.h"
+#include "proxy/hex.h"
 #include "verify/verify.h"
 
 static void
@@ -61,7 +62,7 @@ print_line(const struct cli_opts *o, const char *file, const char *result,
 	struct json j;
 
 	if (v != NULL)
-		cli_hex(v->sha256, sizeof(v->sha256), sha);
+		hex_encode(v->sha256, sizeof(v->sha256), 0, sha);
 	if (o->json) {
 		json_init(&j, stdout);
 		json_begin(&j, NULL, '{');
@@ -92,14 +93,12 @@ import_cert(struct store *s, const struct cli_opts *o, const char *file,
 	unsigned char sha1[20];
 	char hex[41];
 	enum store_err err;
-	int added, i;
+	int added;
 
 	if ((err = store_put_cert(s, buf, len, at, &added)) != STORE_OK)
 		return cli_store_fail(s, err, "import");
 	EVP_Digest(buf, len, sha1, NULL, EVP_sha1(), NULL);
-	cli_hex(sha1, sizeof(sha1), hex);
-	for (i = 0; hex[i] != '\0'; i++)
-		hex[i] = (char)toupper((unsigned char)hex[i]);
+	hex_encode(sha1, sizeof(sha1), 1, hex);
 	print_line(o, file, added ? "cert_added" : "cert_present", NULL, hex,
 	    added ? "added" : "already stored");
 	return 0;
@@ -129,7 +128,7 @@ import_ctl(struct store *s, const struct cli_opts *o, const char *file,
 		rc = cli_store_fail(s, err, cmd);
 		goto out;
 	}
-	cli_hex(ver.sha256, sizeof(ver.sha256), sha);
+	hex_encode(ver.sha256, sizeof(ver.sha256), 0, sha);
 	switch (res) {
 	case ADMIT_ADMITTED:
 	case ADMIT_DUPLICATE:

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "proxy/cli.h"
+#include "proxy/cli/cli.h"
 
 #ifndef CTLMIRROR_VERSION
 #define CTLMIRROR_VERSION "0.1.0"

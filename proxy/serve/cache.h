@@ -14,14 +14,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "proxy/served.h"
 #include "store/store.h"
-
-/* Bytes shared by the cache and the responses still being sent. */
-struct blob {
-	unsigned refs;
-	size_t len;
-	unsigned char data[];
-};
 
 struct served_file {
 	int present;
@@ -46,11 +40,6 @@ enum store_err cache_refresh(struct cache *c, struct store *s);
 
 /* Does the served authroot CTL list this SHA-1 thumbprint? */
 int cache_lists(const struct cache *c, const unsigned char sha1[20]);
-
-/* A new blob holding a copy of data (refs = 1), or NULL. */
-struct blob *blob_new(const void *data, size_t len);
-struct blob *blob_ref(struct blob *b);
-void blob_unref(struct blob *b);
 
 void cache_free(struct cache *c);
 

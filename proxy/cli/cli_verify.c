@@ -10,8 +10,9 @@
 
 #include <openssl/evp.h>
 
-#include "proxy/cli.h"
+#include "proxy/cli/cli.h"
 #include "proxy/fileio.h"
+#include "proxy/hex.h"
 #include "proxy/json.h"
 #include "verify/cab.h"
 #include "verify/isotime.h"
@@ -49,7 +50,7 @@ print_json(const char *file, const char *sha256, const struct verdict *v)
 	struct json j;
 	char digest[2 * EVP_MAX_MD_SIZE + 1];
 
-	cli_hex(v->content_digest, v->content_digest_len, digest);
+	hex_encode(v->content_digest, v->content_digest_len, 0, digest);
 	json_init(&j, stdout);
 	json_begin(&j, NULL, '{');
 	json_str(&j, "file", file);
@@ -185,7 +186,7 @@ cli_verify(int argc, char **argv)
 		} else {
 			vfy_verify(buf, len, &params, &v);
 			EVP_Digest(buf, len, md, NULL, EVP_sha256(), NULL);
-			cli_hex(md, sizeof(md), sha);
+			hex_encode(md, sizeof(md), 0, sha);
 		}
 		if (o.json)
 			print_json(argv[i], sha[0] ? sha : NULL, &v);

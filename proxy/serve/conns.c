@@ -9,7 +9,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "proxy/conns.h"
+#include "proxy/serve/conns.h"
 
 struct conn {
 	struct evhttp_connection *con;

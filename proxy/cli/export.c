@@ -14,21 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "proxy/export.h"
+#include "proxy/cli/export.h"
+#include "proxy/served.h"
 #include "verify/verify.h"
-
-size_t
-export_seqfile(const struct version *v, char *buf, size_t len)
-{
-	size_t i, n = 0;
-
-	for (i = 0; v->sequence[i] != '\0' && n + 1 < len; i++)
-		buf[n++] = (char)(v->sequence[i] >= 'a' && v->sequence[i] <= 'f' ?
-		    v->sequence[i] - 'a' + 'A' : v->sequence[i]);
-	if (len > 0)
-		buf[n] = '\0';
-	return n;
-}
 
 static int
 fail(char *err, size_t len, const char *fmt, ...)
@@ -135,7 +123,7 @@ write_lists(struct store *s, const char *tmp, struct export_result *r,
 		r->lists += rc == 0;
 		if (rc == 0 && ctl_kind_seq_name((enum ctl_kind)k) != NULL)
 			rc = write_file(tmp, ctl_kind_seq_name((enum ctl_kind)k),
-			    (const unsigned char *)seq, export_seqfile(&v, seq, sizeof(seq)),
+			    (const unsigned char *)seq, served_seqfile(&v, seq, sizeof(seq)),
 			    err, err_len);
 		if (rc == 0 && k == KIND_AUTHROOT)
 			rc = write_certs(s, tmp, buf, len, r, err, err_len);

@@ -29,8 +29,8 @@
 #include <event2/thread.h>
 #include <event2/util.h>
 
-#include "proxy/cli.h"
-#include "proxy/server.h"
+#include "proxy/cli/cli.h"
+#include "proxy/serve/server.h"
 #include "verify/isotime.h"
 
 /* How long in-flight responses get after SIGTERM before the loops stop. */

@@ -23,8 +23,8 @@
 #include <event2/keyvalq_struct.h>
 #include <openssl/evp.h>
 
-#include "proxy/route.h"
-#include "proxy/server.h"
+#include "proxy/serve/route.h"
+#include "proxy/serve/server.h"
 #include "verify/isotime.h"
 
 #define HTTP_DATE_LEN 32

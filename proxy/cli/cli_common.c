@@ -7,10 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/pem.h>
-
-#include "proxy/cli.h"
-#include "proxy/fileio.h"
+#include "proxy/cli/cli.h"
+#include "proxy/hex.h"
+#include "proxy/trust.h"
 #include "verify/isotime.h"
 
 int
@@ -164,63 +163,27 @@ cli_store_open(const struct config *cfg, int readonly, struct store **s,
 	return 0;
 }
 
-static int
-load_intermediates(const char *path, STACK_OF(X509) **out)
-{
-	unsigned char *buf;
-	size_t len;
-	BIO *bio;
-	X509 *c;
-	int err;
-
-	if ((err = fileio_read(path, 4 * 1024 * 1024, &buf, &len)) != 0)
-		return err;
-	*out = sk_X509_new_null();
-	bio = BIO_new_mem_buf(buf, (int)len);
-	while (bio != NULL && *out != NULL &&
-	    (c = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
-		if (!sk_X509_push(*out, c))
-			X509_free(c);
-	BIO_free(bio);
-	free(buf);
-	return *out == NULL ? ENOMEM : 0;
-}
-
 int
 cli_trust_load(const struct config *cfg, const char *dir, char *const *pins,
     size_t n_pins, struct anchors *a, STACK_OF(X509) **intermediates,
     const char *cmd)
 {
-	size_t i, kept;
-	int err;
+	char err[CONFIG_PATH_MAX + 128];
+	size_t kept;
 
-	*intermediates = NULL;
-	if (dir == NULL)
-		dir = cfg->anchors;
-	for (i = 0; i < cfg->n_anchor_pins + n_pins; i++) {
-		const char *pin = i < cfg->n_anchor_pins ? cfg->anchor_pins[i] :
-		    pins[i - cfg->n_anchor_pins];
-
-		if (anchors_add_pin(a, pin) != ANCHORS_OK) {
-			fprintf(stderr, "ctlmirror %s: pin '%s' is not a SHA-256 fingerprint (64 hex digits)\n",
-			    cmd, pin);
-			return EXIT_USAGE;
-		}
-	}
-	if ((err = fileio_load_anchors(dir, a, &kept)) != 0) {
-		fprintf(stderr, "ctlmirror %s: cannot read anchors directory %s: %s\n",
-		    cmd, dir, strerror(err));
+	switch (trust_load(cfg, dir, pins, n_pins, a, intermediates, &kept, err, sizeof(err))) {
+	case TRUST_OK:
+		break;
+	case TRUST_BAD_PIN:
+		fprintf(stderr, "ctlmirror %s: %s\n", cmd, err);
+		return EXIT_USAGE;
+	default:
+		fprintf(stderr, "ctlmirror %s: %s\n", cmd, err);
 		return EXIT_IO;
 	}
 	if (kept == 0)
 		fprintf(stderr, "ctlmirror %s: warning: no certificate in %s matches a pinned anchor; "
-		    "nothing can verify\n", cmd, dir);
-	if (cfg->intermediates[0] != '\0' &&
-	    (err = load_intermediates(cfg->intermediates, intermediates)) != 0) {
-		fprintf(stderr, "ctlmirror %s: cannot read %s: %s\n", cmd,
-		    cfg->intermediates, strerror(err));
-		return EXIT_IO;
-	}
+		    "nothing can verify\n", cmd, dir != NULL ? dir : cfg->anchors);
 	return 0;
 }
 
@@ -236,24 +199,11 @@ cli_time(const char *text, time_t *t, const char *cmd)
 }
 
 void
-cli_hex(const unsigned char *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-void
 cli_json_version(struct json *j, const struct version *v)
 {
 	char sha[65];
 
-	cli_hex(v->sha256, sizeof(v->sha256), sha);
+	hex_encode(v->sha256, sizeof(v->sha256), 0, sha);
 	json_str(j, "kind", ctl_kind_str(v->kind));
 	json_str(j, "sequence", v->sequence[0] ? v->sequence : NULL);
 	json_str(j, "sha256", sha);

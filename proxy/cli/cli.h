@@ -116,9 +116,6 @@ int cli_trust_load(const struct config *cfg, const char *dir,
 /* Parses --at; prints and returns EXIT_USAGE if it is not ISO 8601. */
 int cli_time(const char *text, time_t *t, const char *cmd);
 
-/* Lower-case hex of n bytes into out (2n+1 bytes). */
-void cli_hex(const unsigned char *p, size_t n, char *out);
-
 /* The JSON fields of a version record (inside an object the caller opened). */
 void cli_json_version(struct json *j, const struct version *v);
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/cli.h"
-#include "proxy/export.h"
+#include "proxy/cli/cli.h"
+#include "proxy/cli/export.h"
 
 /* ---- pin / unpin ---- */
 

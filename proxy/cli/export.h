@@ -14,12 +14,6 @@ struct export_result {
 };
 
 /*
- * The text of authrootseq.txt for a served version: its sequence number in
- * upper-case hex, as upstream writes it. Returns the length written.
- */
-size_t export_seqfile(const struct version *v, char *buf, size_t len);
-
-/*
  * Writes the served cabs, authrootseq.txt and the listed roots' .crt files
  * that the store holds into a new directory beside dir, then renames it into
  * place (swapping atomically with an existing dir). Returns 0, or -1 with err

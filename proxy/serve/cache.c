@@ -4,37 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/cache.h"
-#include "proxy/export.h"
+#include "proxy/serve/cache.h"
+#include "proxy/served.h"
 #include "verify/verify.h"
-
-struct blob *
-blob_new(const void *data, size_t len)
-{
-	struct blob *b = malloc(sizeof(*b) + len);
-
-	if (b == NULL)
-		return NULL;
-	b->refs = 1;
-	b->len = len;
-	memcpy(b->data, data, len);
-	return b;
-}
-
-struct blob *
-blob_ref(struct blob *b)
-{
-	if (b != NULL)
-		b->refs++;
-	return b;
-}
-
-void
-blob_unref(struct blob *b)
-{
-	if (b != NULL && --b->refs == 0)
-		free(b);
-}
 
 static void
 etag_of(const unsigned char sha256[32], char out[72])
@@ -110,7 +82,7 @@ cache_refresh(struct cache *c, struct store *s)
 	}
 	if (fresh.kinds[KIND_AUTHROOT].present) {
 		char seq[sizeof(fresh.kinds[0].v.sequence)];
-		size_t n = export_seqfile(&fresh.kinds[KIND_AUTHROOT].v, seq, sizeof(seq));
+		size_t n = served_seqfile(&fresh.kinds[KIND_AUTHROOT].v, seq, sizeof(seq));
 
 		/* the sequence file changes exactly when the served cab does */
 		snprintf(fresh.seq_etag, sizeof(fresh.seq_etag), "\"seq-%.40s\"",
