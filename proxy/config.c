@@ -82,7 +82,7 @@ config_defaults(struct config *c)
 	snprintf(c->log_format, sizeof(c->log_format), "text");
 }
 
-static int
+static int __attribute__((format(printf, 5, 6)))
 fail(char *err, size_t len, const char *name, unsigned line, const char *fmt, ...)
 {
 	va_list ap;

@@ -1,14 +1,17 @@
 /*
  * fetch.c - libcurl multi on a libevent loop, after curl's multi-event.c.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <openssl/rand.h>
 
 #include "proxy/fetch.h"
+#include "proxy/hex.h"
 
 struct transfer;
 
@@ -16,7 +19,6 @@ struct fetcher {
 	struct event_base *base;
 	CURLM *multi;
 	struct event *timer;
-	size_t active;
 	struct transfer *running;	/* list, to abort them on free */
 };
 
@@ -88,7 +90,6 @@ finish(struct fetcher *f)
 		snprintf(r.last_modified, sizeof(r.last_modified), "%s", t->last_modified);
 		curl_multi_remove_handle(f->multi, t->easy);
 		unlink_transfer(t);
-		f->active--;
 		t->done(&r, t->arg);
 		transfer_free(t);
 	}
@@ -304,14 +305,7 @@ fetch_start(struct fetcher *f, const char *url, const char *etag,
 	if (f->running != NULL)
 		f->running->prev = t;
 	f->running = t;
-	f->active++;
 	return 0;
-}
-
-size_t
-fetch_active(const struct fetcher *f)
-{
-	return f->active;
 }
 
 void
@@ -331,4 +325,32 @@ fetcher_free(struct fetcher *f)
 	if (f->timer != NULL)
 		event_free(f->timer);
 	free(f);
+}
+
+void
+fetch_limits_of(const struct config *cfg, size_t max, struct fetch_limits *lim)
+{
+	memset(lim, 0, sizeof(*lim));
+	lim->connect_timeout = 10;
+	lim->total_timeout = (long)cfg->fetch_timeout;
+	lim->low_speed_bytes = 512;	/* a slow drip is as good as a dead link */
+	lim->low_speed_time = 15;
+	lim->max_body = max < cfg->max_download ? max : cfg->max_download;
+	lim->proxy = cfg->outbound_proxy;
+}
+
+void
+fetch_url(const char *base, const char *name, int random_query, char *url,
+    size_t len, char *plain, size_t plain_len)
+{
+	const char *slash = base[0] && base[strlen(base) - 1] == '/' ? "" : "/";
+	unsigned char rnd[8];
+	char q[18] = "";
+
+	snprintf(plain, plain_len, "%s%s%s", base, slash, name);
+	if (random_query && RAND_bytes(rnd, sizeof(rnd)) == 1) {
+		q[0] = '?';
+		hex_encode(rnd, sizeof(rnd), 0, q + 1);
+	}
+	snprintf(url, len, "%s%s", plain, q);
 }

@@ -13,6 +13,8 @@
 
 #include <event2/event.h>
 
+#include "proxy/config.h"
+
 struct fetcher;
 
 struct fetch_limits {
@@ -49,8 +51,19 @@ int fetch_start(struct fetcher *f, const char *url, const char *etag,
     const char *last_modified, const struct fetch_limits *lim,
     fetch_done_fn done, void *arg);
 
-/* Transfers still running. */
-size_t fetch_active(const struct fetcher *f);
+/*
+ * The limits of an upstream transfer of at most max bytes (cut to the
+ * config's max_download): timeouts, the low-speed abort, the outbound proxy.
+ */
+void fetch_limits_of(const struct config *cfg, size_t max, struct fetch_limits *lim);
+
+/*
+ * The URL of file name under upstream base: *plain without a query (what
+ * the upstream's state is kept under), *url with a random query string when
+ * random_query is set, as Windows adds one to get past stale caches.
+ */
+void fetch_url(const char *base, const char *name, int random_query, char *url,
+    size_t len, char *plain, size_t plain_len);
 
 /* Aborts running transfers (their callbacks are not called) and frees f. */
 void fetcher_free(struct fetcher *f);

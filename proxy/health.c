@@ -23,7 +23,7 @@ health_level_str(enum health_level level)
 	}
 }
 
-static void
+static void __attribute__((format(printf, 3, 4)))
 reason(struct kind_health *h, enum health_level level, const char *fmt, ...)
 {
 	va_list ap;
@@ -37,26 +37,26 @@ reason(struct kind_health *h, enum health_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
-enum store_err
-health_of(struct store *s, enum ctl_kind kind, time_t now,
-    unsigned long warn_days, time_t last_success, unsigned long stale_after,
-    struct kind_health *out)
+void
+health_of(const struct served_kind *sk, const struct version *list, size_t n,
+    time_t now, unsigned long warn_days, time_t last_success,
+    unsigned long stale_after, struct kind_health *out)
 {
-	struct version *list = NULL;
-	enum store_err err;
-	size_t n, i;
+	enum ctl_kind kind = out->kind;
 	char when[ISOTIME_LEN];
+	size_t i;
 
 	memset(out, 0, sizeof(*out));
 	out->kind = kind;
-	err = store_served(s, kind, &out->served, &out->pinned);
-	if (err != STORE_OK && err != STORE_ERR_NOTFOUND)
-		return err;
-	out->has_served = err == STORE_OK;
-	if ((err = store_list(s, kind, &list, &n)) != STORE_OK)
-		return err;
-	out->n_versions = n;
+	out->has_served = sk->present;
+	if (sk->present) {
+		out->served = sk->v;
+		out->pinned = sk->pinned;
+	}
 	for (i = 0; i < n; i++) {
+		if (list[i].kind != kind)
+			continue;
+		out->n_versions++;
 		if (list[i].status != VS_QUARANTINED)
 			continue;
 		if (out->has_served && ctl_seq_cmp(list[i].sequence, out->served.sequence) <= 0)
@@ -67,7 +67,6 @@ health_of(struct store *s, enum ctl_kind kind, time_t now,
 			out->has_quarantined = 1;
 		}
 	}
-	free(list);
 
 	if (!out->has_served) {
 		reason(out, HEALTH_CRITICAL, "nothing servable: no verified %s version in the store",
@@ -95,5 +94,19 @@ health_of(struct store *s, enum ctl_kind kind, time_t now,
 	    now - last_success > (time_t)stale_after)
 		reason(out, HEALTH_WARN, "no successful sync since %s",
 		    isotime_format(last_success, when, sizeof(when)));
-	return STORE_OK;
+}
+
+enum health_level
+health_overall(const struct kind_health h[KIND_COUNT])
+{
+	enum health_level worst = HEALTH_OK;
+	int k, served = 0;
+
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++) {
+		served |= h[k].has_served;
+		if (h[k].n_versions > 0 && h[k].level > worst)
+			worst = h[k].level;
+	}
+	/* nothing servable at all is as bad as it gets */
+	return served ? worst : HEALTH_CRITICAL;
 }

@@ -1,7 +1,8 @@
 /*
  * health.h - is a kind healthy? (DESIGN.md, "Admission and serving": Health)
  *
- * One judgement for `ctlmirror status`, /_ctlmirror/healthz and the metrics:
+ * One judgement for `ctlmirror status`, /_ctlmirror/healthz, the metrics and
+ * the status page:
  *   critical  nothing servable; the served chain has expired (clients log
  *             CAPI2 event 4107), unless a verified timestamp fixes its time
  *   warn      the served chain expires within warn_days; a copy newer than
@@ -14,6 +15,7 @@
 
 #include <time.h>
 
+#include "proxy/served.h"
 #include "store/store.h"
 
 enum health_level { HEALTH_OK = 0, HEALTH_WARN, HEALTH_CRITICAL };
@@ -40,11 +42,20 @@ struct kind_health {
 const char *health_level_str(enum health_level level);
 
 /*
- * Judges kind at `now`. last_success is the last good sync for the kind (0:
+ * Judges out->kind (set by the caller) at `now`, from the served set's entry
+ * for it and the stored versions (list[0..n), any kinds; status filled as
+ * store_list does). last_success is the last good sync for the kind (0:
  * never, or no polling): with stale_after > 0, a sync older than that warns.
  */
-enum store_err health_of(struct store *s, enum ctl_kind kind, time_t now,
-    unsigned long warn_days, time_t last_success, unsigned long stale_after,
-    struct kind_health *out);
+void health_of(const struct served_kind *sk, const struct version *list, size_t n,
+    time_t now, unsigned long warn_days, time_t last_success,
+    unsigned long stale_after, struct kind_health *out);
+
+/*
+ * The mirror's health as one level, for healthz and the status exit code:
+ * the worst level of the kinds that have stored versions; critical when no
+ * kind has anything servable.
+ */
+enum health_level health_overall(const struct kind_health h[KIND_COUNT]);
 
 #endif

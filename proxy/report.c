@@ -87,28 +87,34 @@ enum store_err
 report_health(struct store *s, const struct config *cfg, time_t now,
     const struct report_sync *sync, struct kind_health h[KIND_COUNT])
 {
+	struct served_set set;
+	struct version *list = NULL;
 	enum store_err err;
+	size_t n = 0;
 	int k;
 
-	memset(&h[0], 0, sizeof(h[0]));
-	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++) {
-		err = health_of(s, (enum ctl_kind)k, now, cfg->warn_days,
-		    sync != NULL ? sync->last_success[k] : 0,
-		    sync != NULL ? cfg->stale_after : 0, &h[k]);
-		if (err != STORE_OK)
-			return err;
-	}
-	return STORE_OK;
+	if ((err = served_load(s, 0, &set)) != STORE_OK)
+		return err;
+	if ((err = store_list(s, KIND_UNKNOWN, &list, &n)) == STORE_OK)
+		for (k = KIND_AUTHROOT; k < KIND_COUNT; k++) {
+			h[k].kind = (enum ctl_kind)k;
+			health_of(&set.kinds[k], list, n, now, cfg->warn_days,
+			    sync != NULL ? sync->last_success[k] : 0,
+			    sync != NULL ? cfg->stale_after : 0, &h[k]);
+		}
+	free(list);
+	served_free(&set);
+	return err;
 }
 
 enum store_err
 report_status(struct store *s, const struct config *cfg, time_t now,
-    const struct report_sync *sync, int json, FILE *out, int *unhealthy)
+    const struct report_sync *sync, int json, FILE *out, enum health_level *overall)
 {
 	struct kind_health h[KIND_COUNT];
 	enum store_err err;
 	struct json j;
-	int k, bad = 0;
+	int k;
 
 	if ((err = report_health(s, cfg, now, sync, h)) != STORE_OK)
 		return err;
@@ -116,8 +122,6 @@ report_status(struct store *s, const struct config *cfg, time_t now,
 	if (json)
 		json_begin(&j, NULL, '{');
 	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++) {
-		if (h[k].n_versions > 0 && h[k].level != HEALTH_OK)
-			bad = 1;
 		if (json)
 			status_json(&j, &h[k], sync);
 		else
@@ -127,8 +131,8 @@ report_status(struct store *s, const struct config *cfg, time_t now,
 		json_end(&j, '}');
 		fputc('\n', out);
 	}
-	if (unhealthy != NULL)
-		*unhealthy = bad;
+	if (overall != NULL)
+		*overall = health_overall(h);
 	return STORE_OK;
 }
 

@@ -22,12 +22,13 @@ struct report_sync {
 
 /*
  * Judges every kind at `now` and writes the report to out: text, or with
- * json one object keyed by kind (the shape docs/admin.md gives). *unhealthy
- * is set (if not NULL) when a kind with stored versions is not ok. sync (may
- * be NULL) adds the daemon's upstream facts.
+ * json one object keyed by kind (the shape docs/admin.md gives). *overall
+ * (if not NULL) gets health_overall() of the same judgement. sync (may be
+ * NULL) adds the daemon's upstream facts.
  */
 enum store_err report_status(struct store *s, const struct config *cfg,
-    time_t now, const struct report_sync *sync, int json, FILE *out, int *unhealthy);
+    time_t now, const struct report_sync *sync, int json, FILE *out,
+    enum health_level *overall);
 
 /* The health of every kind at once (for healthz and metrics). */
 enum store_err report_health(struct store *s, const struct config *cfg,

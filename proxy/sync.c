@@ -7,16 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
+#include <event2/event.h>
 
+#include "proxy/certfetch.h"
+#include "proxy/served.h"
 #include "proxy/sync.h"
 #include "verify/verify.h"
 
 /* Certificates fetched at once after a new authroot version. */
 #define CERT_PARALLEL 4
 #define SEQ_MAX 1024
-#define CERT_MAX (64 * 1024)
 
 struct round;
 struct kind_job;
@@ -42,47 +42,32 @@ struct kind_job {
 	struct cab_fetch cf;	/* the cab transfer running for this kind (one at a time) */
 };
 
-struct cert_job {
-	struct round *r;
-	unsigned char sha1[20];
-	size_t upstream;
-};
-
 struct round {
 	struct sync_ctx *ctx;
 	time_t now;
 	struct kind_job jobs[KIND_COUNT];
 	size_t pending;		/* transfers not yet finished */
-	unsigned char (*want)[20];
-	struct cert_job *cert_jobs;	/* one per wanted certificate */
+	struct certfetch *certs;	/* one per listed root the store lacks */
 	size_t n_want, next_want;
 	int certs_started;
 };
 
-static void
+/* Sets a kind's outcome. result and seq may be o's own: they are copied first. */
+static void __attribute__((format(printf, 5, 6)))
 outcome(struct sync_outcome *o, int ok, const char *result, const char *seq,
     const char *fmt, ...)
 {
+	char r[sizeof(o->result)], q[sizeof(o->sequence)];
 	va_list ap;
 
+	snprintf(r, sizeof(r), "%s", result);
+	snprintf(q, sizeof(q), "%s", seq != NULL ? seq : "");
 	o->ok = ok;
-	snprintf(o->result, sizeof(o->result), "%s", result);
-	snprintf(o->sequence, sizeof(o->sequence), "%s", seq != NULL ? seq : "");
+	memcpy(o->result, r, sizeof(r));
+	memcpy(o->sequence, q, sizeof(q));
 	va_start(ap, fmt);
 	vsnprintf(o->text, sizeof(o->text), fmt, ap);
 	va_end(ap);
-}
-
-static void
-limits(const struct config *cfg, size_t max, struct fetch_limits *lim)
-{
-	memset(lim, 0, sizeof(*lim));
-	lim->connect_timeout = 10;
-	lim->total_timeout = (long)cfg->fetch_timeout;
-	lim->low_speed_bytes = 512;	/* a slow drip is as good as a dead link */
-	lim->low_speed_time = 15;
-	lim->max_body = max < cfg->max_download ? max : cfg->max_download;
-	lim->proxy = cfg->outbound_proxy;
 }
 
 /* base + name, plus the random query string when configured. */
@@ -90,19 +75,7 @@ static void
 make_url(const struct config *cfg, size_t upstream, const char *name,
     char *url, size_t len, char *plain, size_t plain_len)
 {
-	const char *base = cfg->upstream[upstream];
-	const char *slash = base[0] && base[strlen(base) - 1] == '/' ? "" : "/";
-	unsigned char rnd[8];
-	char q[20] = "";
-	size_t i;
-
-	snprintf(plain, plain_len, "%s%s%s", base, slash, name);
-	if (cfg->random_query && RAND_bytes(rnd, sizeof(rnd)) == 1) {
-		q[0] = '?';
-		for (i = 0; i < sizeof(rnd); i++)
-			snprintf(q + 1 + 2 * i, 3, "%02x", rnd[i]);
-	}
-	snprintf(url, len, "%s%s", plain, q);
+	fetch_url(cfg->upstream[upstream], name, cfg->random_query, url, len, plain, plain_len);
 }
 
 /* Remembers what an upstream URL answered (health; validators: see keep_validators). */
@@ -169,20 +142,17 @@ forget_other_validators(struct kind_job *j, size_t from)
 static int
 is_newest(struct store *s, const struct version *ver)
 {
-	struct version *list = NULL;
-	size_t n = 0, i;
-	int newest = ver->reason == VFY_OK && !ver->rollback;
+	struct served_set set;
+	int newest = 0;
 
-	if (newest && store_list(s, ver->kind, &list, &n) == STORE_OK)
-		for (i = 0; i < n; i++)
-			if (list[i].reason == VFY_OK && !list[i].rollback &&
-			    ctl_seq_cmp(list[i].sequence, ver->sequence) > 0)
-				newest = 0;
-	free(list);
+	if (served_load(s, 0, &set) == STORE_OK)
+		newest = served_is_newest(&set, ver);
+	served_free(&set);
 	return newest;
 }
 
 static void start_cab(struct kind_job *j);
+static void schedule(struct sync_ctx *ctx);
 static void start_certs(struct round *r);
 static void pump_certs(struct round *r);
 
@@ -195,11 +165,11 @@ round_check_done(struct round *r)
 		return;
 	ctx->running = 0;
 	ctx->round = NULL;
-	free(r->want);
-	free(r->cert_jobs);
+	free(r->certs);
 	free(r);
 	if (ctx->done != NULL)
 		ctx->done(ctx, ctx->done_arg);
+	schedule(ctx);
 }
 
 /* An event of this round in the audit log (text truncated to fit). */
@@ -271,7 +241,7 @@ next_upstream(struct kind_job *j, int ok, const char *result, const char *seq)
 	settle(j);
 }
 
-static void
+static void __attribute__((format(printf, 2, 3)))
 append_error(struct kind_job *j, const char *fmt, ...)
 {
 	size_t n = strlen(j->errors);
@@ -390,7 +360,7 @@ start_cab(struct kind_job *j)
 	    cf->plain, sizeof(cf->plain));
 	if (store_upstream_get(ctx->store, cf->plain, &st) != STORE_OK)
 		memset(&st, 0, sizeof(st));
-	limits(ctx->cfg, 32u * 1024 * 1024, &lim);
+	fetch_limits_of(ctx->cfg, 32u * 1024 * 1024, &lim);
 	r->pending++;
 	if (fetch_start(ctx->fetcher, url, st.etag, st.last_modified, &lim, on_cab, cf) != 0) {
 		r->pending--;
@@ -426,40 +396,16 @@ on_seq(const struct fetch_result *res, void *arg)
 /* ---- root certificates ---- */
 
 static void
-on_cert(const struct fetch_result *res, void *arg)
+on_cert(struct certfetch *cf, int stored, const char *why)
 {
-	struct cert_job *cj = arg;
-	struct round *r = cj->r;
-	struct sync_ctx *ctx = r->ctx;
-	unsigned char sha1[20];
-	int added;
+	struct round *r = cf->arg;
 
+	(void)why;
 	r->pending--;
-	if (res->transferred && res->status == 200 &&
-	    EVP_Digest(res->body, res->len, sha1, NULL, EVP_sha1(), NULL) &&
-	    memcmp(sha1, cj->sha1, 20) == 0 &&
-	    store_put_cert(ctx->store, res->body, res->len, r->now, &added) == STORE_OK) {
-		ctx->certs_fetched++;
-	} else if (++cj->upstream < ctx->cfg->n_upstream) {
-		struct fetch_limits lim;
-		char url[640], plain[600], name[48];
-		size_t i;
-
-		for (i = 0; i < 20; i++)
-			snprintf(name + 2 * i, 3, "%02X", cj->sha1[i]);
-		strcat(name, ".crt");
-		make_url(ctx->cfg, cj->upstream, name, url, sizeof(url), plain, sizeof(plain));
-		limits(ctx->cfg, CERT_MAX, &lim);
-		r->pending++;
-		if (fetch_start(ctx->fetcher, url, NULL, NULL, &lim, on_cert, cj) == 0) {
-			round_check_done(r);
-			return;
-		}
-		r->pending--;
-		ctx->certs_failed++;
-	} else {
-		ctx->certs_failed++;
-	}
+	if (stored)
+		r->ctx->certs_fetched++;
+	else
+		r->ctx->certs_failed++;
 	pump_certs(r);
 	round_check_done(r);
 }
@@ -471,56 +417,35 @@ pump_certs(struct round *r)
 	struct sync_ctx *ctx = r->ctx;
 
 	while (r->next_want < r->n_want && r->pending < CERT_PARALLEL + KIND_COUNT * 2) {
-		struct cert_job *cj = &r->cert_jobs[r->next_want];
-		struct fetch_limits lim;
-		char url[640], plain[600], name[48];
-		size_t i;
+		struct certfetch *cf = &r->certs[r->next_want++];
 
-		cj->r = r;
-		memcpy(cj->sha1, r->want[r->next_want++], 20);
-		for (i = 0; i < 20; i++)
-			snprintf(name + 2 * i, 3, "%02X", cj->sha1[i]);
-		strcat(name, ".crt");
-		make_url(ctx->cfg, 0, name, url, sizeof(url), plain, sizeof(plain));
-		limits(ctx->cfg, CERT_MAX, &lim);
 		r->pending++;
-		if (fetch_start(ctx->fetcher, url, NULL, NULL, &lim, on_cert, cj) != 0) {
+		if (certfetch_start(cf, ctx->fetcher, ctx->store, ctx->cfg, cf->sha1, r->now,
+		    on_cert, r) != 0) {
 			r->pending--;
 			ctx->certs_failed++;
 		}
 	}
 }
 
-/* The served authroot's listed roots that the store lacks. */
+/* The roots the served authroot CTL lists and the store lacks. */
 static void
 start_certs(struct round *r)
 {
 	struct sync_ctx *ctx = r->ctx;
-	struct version v;
-	struct verdict vd;
-	unsigned char *buf = NULL, *der;
-	size_t len, i, dlen;
+	struct served_set set;
+	size_t i;
 
 	if (r->certs_started || ctx->cfg->n_upstream == 0)
 		return;
 	r->certs_started = 1;
-	if (store_served_blob(ctx->store, KIND_AUTHROOT, &v, NULL, &buf, &len) != STORE_OK)
+	if (served_load(ctx->store, SERVED_LISTED, &set) != STORE_OK)
 		return;
-	vfy_read_entries(buf, len, KIND_AUTHROOT, &vd);
-	free(buf);
-	if (vd.n_entries > 0 && (r->want = calloc(vd.n_entries, 20)) != NULL &&
-	    (r->cert_jobs = calloc(vd.n_entries, sizeof(*r->cert_jobs))) != NULL) {
-		for (i = 0; i < vd.n_entries; i++) {
-			if (vd.entries[i].id_len != 20)
-				continue;
-			if (store_get_cert(ctx->store, vd.entries[i].id, &der, &dlen) == STORE_OK) {
-				free(der);
-				continue;
-			}
-			memcpy(r->want[r->n_want++], vd.entries[i].id, 20);
-		}
-	}
-	verdict_free(&vd);
+	if (set.n_missing > 0 && (r->certs = calloc(set.n_missing, sizeof(*r->certs))) != NULL)
+		for (i = 0; i < set.n_listed; i++)
+			if (!set.listed[i].stored)
+				memcpy(r->certs[r->n_want++].sha1, set.listed[i].sha1, 20);
+	served_free(&set);
 	pump_certs(r);
 }
 
@@ -556,7 +481,7 @@ sync_start(struct sync_ctx *ctx, time_t now)
 
 				make_url(ctx->cfg, 0, ctl_kind_seq_name(KIND_AUTHROOT), url,
 				    sizeof(url), plain, sizeof(plain));
-				limits(ctx->cfg, SEQ_MAX, &lim);
+				fetch_limits_of(ctx->cfg, SEQ_MAX, &lim);
 				r->pending++;
 				/* unconditional: it is tiny, and the comparison needs its text */
 				if (fetch_start(ctx->fetcher, url, NULL, NULL, &lim, on_seq, j) != 0)
@@ -570,27 +495,75 @@ sync_start(struct sync_ctx *ctx, time_t now)
 	return 0;
 }
 
-int
-sync_certs(struct sync_ctx *ctx)
-{
-	int saved = ctx->certs_only, rc;
-
-	ctx->certs_only = 1;
-	rc = sync_start(ctx, time(NULL));
-	ctx->certs_only = saved;
-	return rc;
-}
-
 void
 sync_free(struct sync_ctx *ctx)
 {
 	struct round *r = ctx->round;
 
 	if (r != NULL) {
-		free(r->want);
-		free(r->cert_jobs);
+		free(r->certs);
 		free(r);
 	}
 	ctx->round = NULL;
 	ctx->running = 0;
+	if (ctx->poll_timer != NULL)
+		event_free(ctx->poll_timer);
+	ctx->poll_timer = NULL;
+}
+
+/* ---- polling ---- */
+
+/* Seconds to the next round: the poll interval with jitter, or a back-off after failures. */
+static long
+next_delay(const struct sync_ctx *ctx)
+{
+	unsigned fails = 0;
+	long poll = (long)ctx->cfg->poll_interval, d;
+	int k;
+
+	for (k = KIND_AUTHROOT; ctx->state != NULL && k < KIND_COUNT; k++)
+		if (ctx->state->failures[k] > fails)
+			fails = ctx->state->failures[k];
+	if (fails > 0) {
+		d = 30L << (fails > 8 ? 7 : fails - 1);	/* 30 s, 1 min, 2 min, ... */
+		return d < poll ? d : poll;
+	}
+	/* +-10 %: many mirrors started together do not poll together */
+	return poll - poll / 10 + (poll >= 5 ? random() % (poll / 5 + 1) : 0);
+}
+
+static void
+schedule(struct sync_ctx *ctx)
+{
+	struct timeval tv = { 0, 0 };
+
+	if (ctx->poll_timer == NULL)
+		return;
+	tv.tv_sec = next_delay(ctx);
+	evtimer_add(ctx->poll_timer, &tv);
+}
+
+static void
+on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct sync_ctx *ctx = arg;
+
+	(void)fd;
+	(void)what;
+	if (sync_start(ctx, ctx->clock(ctx->clock_arg)) != 0)
+		schedule(ctx);		/* cannot start (out of memory): try again later */
+}
+
+int
+sync_poll_start(struct sync_ctx *ctx, struct event_base *base,
+    time_t (*clock)(void *arg), void *clock_arg)
+{
+	struct timeval soon = { 1, 0 };
+
+	ctx->clock = clock;
+	ctx->clock_arg = clock_arg;
+	if ((ctx->poll_timer = evtimer_new(base, on_poll, ctx)) == NULL ||
+	    evtimer_add(ctx->poll_timer, &soon) != 0)
+		return -1;
+	return 0;
 }

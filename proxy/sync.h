@@ -15,13 +15,15 @@
  * version is admitted, the listed root certificates the store lacks are
  * fetched (a few at a time), so the mirror keeps working without its uplink.
  *
- * Everything runs as callbacks on the caller's event loop (fetch.c).
+ * Everything runs as callbacks on the caller's event loop (fetch.c), and the
+ * daemon's polling schedule lives here too (sync_poll_start).
  */
 #ifndef CTLMIRROR_SYNC_H
 #define CTLMIRROR_SYNC_H
 
 #include <time.h>
 
+#include <event2/event.h>
 #include <openssl/x509.h>
 
 #include "proxy/config.h"
@@ -55,6 +57,9 @@ struct sync_ctx {
 	void *done_arg;
 	/* internal */
 	void *round;
+	struct event *poll_timer;	/* sync_poll_start */
+	time_t (*clock)(void *arg);
+	void *clock_arg;
 };
 
 /*
@@ -63,10 +68,18 @@ struct sync_ctx {
  */
 int sync_start(struct sync_ctx *ctx, time_t now);
 
-/* Starts fetching the served authroot's listed certificates the store lacks. */
-int sync_certs(struct sync_ctx *ctx);
+/*
+ * Polls on base: a round a second from now, then one every poll interval
+ * (+-10 %, so mirrors started together do not poll together), sooner after
+ * failed rounds (30 s, doubling, never later than the interval). done runs
+ * after each round, before the next is scheduled. clock(clock_arg) gives each
+ * round's time (the daemon's clock, which serve --now moves). A round due
+ * while one still runs is not started twice. Returns 0, or -1.
+ */
+int sync_poll_start(struct sync_ctx *ctx, struct event_base *base,
+    time_t (*clock)(void *arg), void *clock_arg);
 
-/* Drops a running round's state (its transfers are the fetcher's to abort). */
+/* Stops polling and drops a running round's state (its transfers are the fetcher's to abort). */
 void sync_free(struct sync_ctx *ctx);
 
 #endif

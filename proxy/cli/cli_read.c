@@ -477,7 +477,8 @@ cli_status(int argc, char **argv)
 	struct store *s = NULL;
 	time_t now = time(NULL);
 	enum store_err err;
-	int status, unhealthy = 0;
+	enum health_level overall = HEALTH_OK;
+	int status;
 
 	status = cli_parse(argc, argv, extra, take_at, &now, &o, &cfg, "status", status_usage);
 	if (status != 0)
@@ -488,11 +489,11 @@ cli_status(int argc, char **argv)
 	}
 	if ((status = cli_store_open(&cfg, 1, &s, "status")) != 0)
 		return status;
-	if ((err = report_status(s, &cfg, now, NULL, o.json, stdout, &unhealthy)) != STORE_OK) {
+	if ((err = report_status(s, &cfg, now, NULL, o.json, stdout, &overall)) != STORE_OK) {
 		status = cli_store_fail(s, err, "status");
 		goto out;
 	}
-	status = unhealthy ? 1 : 0;
+	status = overall == HEALTH_OK ? 0 : 1;
 out:
 	store_close(s);
 	return status;

@@ -16,9 +16,8 @@
 
 #include "proxy/cli/export.h"
 #include "proxy/served.h"
-#include "verify/verify.h"
 
-static int
+static int __attribute__((format(printf, 3, 4)))
 fail(char *err, size_t len, const char *fmt, ...)
 {
 	va_list ap;
@@ -74,61 +73,54 @@ rm_tree(const char *dir)
 
 /* The listed roots of the served authroot CTL whose certificates the store holds. */
 static int
-write_certs(struct store *s, const char *tmp, const unsigned char *cab,
-    size_t cab_len, struct export_result *r, char *err, size_t err_len)
+write_certs(struct store *s, const struct served_set *set, const char *tmp,
+    struct export_result *r, char *err, size_t err_len)
 {
-	struct verdict v;
 	size_t i;
 	int rc = 0;
 
-	vfy_read_entries(cab, cab_len, KIND_AUTHROOT, &v);
-	for (i = 0; i < v.n_entries && rc == 0; i++) {
+	for (i = 0; i < set->n_listed && rc == 0; i++) {
 		unsigned char *der;
-		size_t len, k;
-		char name[64];
+		size_t len;
+		char name[HEX_CRT_NAME_LEN];
 
-		if (v.entries[i].id_len != 20 ||
-		    store_get_cert(s, v.entries[i].id, &der, &len) != STORE_OK)
+		if (!set->listed[i].stored ||
+		    store_get_cert(s, set->listed[i].sha1, &der, &len) != STORE_OK)
 			continue;
-		for (k = 0; k < 20; k++)
-			snprintf(name + 2 * k, 3, "%02X", v.entries[i].id[k]);
-		strcat(name, ".crt");
+		hex_crt_name(set->listed[i].sha1, name);
 		rc = write_file(tmp, name, der, len, err, err_len);
 		free(der);
 		r->certs += rc == 0;
 	}
-	verdict_free(&v);
 	return rc;
 }
 
+/* The served set's files: each kind's cab, authrootseq.txt, the listed roots. */
 static int
 write_lists(struct store *s, const char *tmp, struct export_result *r,
     char *err, size_t err_len)
 {
+	struct served_set set;
+	enum store_err e;
 	int k, rc = 0;
 
+	if ((e = served_load(s, SERVED_BYTES | SERVED_LISTED, &set)) != STORE_OK)
+		return fail(err, err_len, "store: %s: %s", store_strerror(e), store_last_error(s));
 	for (k = KIND_AUTHROOT; k < KIND_COUNT && rc == 0; k++) {
-		struct version v;
-		unsigned char *buf = NULL;
-		size_t len;
-		char seq[sizeof(v.sequence)];
-		enum store_err e;
+		const struct served_kind *sk = &set.kinds[k];
 
-		e = store_served_blob(s, (enum ctl_kind)k, &v, NULL, &buf, &len);
-		if (e == STORE_ERR_NOTFOUND)
+		if (!sk->present)
 			continue;
-		if (e != STORE_OK)
-			return fail(err, err_len, "store: %s: %s", store_strerror(e), store_last_error(s));
-		rc = write_file(tmp, ctl_kind_cab_name((enum ctl_kind)k), buf, len, err, err_len);
+		rc = write_file(tmp, ctl_kind_cab_name((enum ctl_kind)k), sk->bytes->data,
+		    sk->bytes->len, err, err_len);
 		r->lists += rc == 0;
-		if (rc == 0 && ctl_kind_seq_name((enum ctl_kind)k) != NULL)
-			rc = write_file(tmp, ctl_kind_seq_name((enum ctl_kind)k),
-			    (const unsigned char *)seq, served_seqfile(&v, seq, sizeof(seq)),
-			    err, err_len);
-		if (rc == 0 && k == KIND_AUTHROOT)
-			rc = write_certs(s, tmp, buf, len, r, err, err_len);
-		free(buf);
 	}
+	if (rc == 0 && set.seq != NULL)
+		rc = write_file(tmp, ctl_kind_seq_name(KIND_AUTHROOT), set.seq->data,
+		    set.seq->len, err, err_len);
+	if (rc == 0)
+		rc = write_certs(s, &set, tmp, r, err, err_len);
+	served_free(&set);
 	return rc;
 }
 

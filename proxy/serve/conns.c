@@ -42,18 +42,23 @@ find(const struct conn_table *t, const struct evhttp_connection *con)
 	return NULL;
 }
 
-/* Drops the tombstones: long runs of closes would otherwise lengthen every probe. */
-static void
-rehash(struct conn_table *t)
+/*
+ * Moves the live entries into a table of cap slots: drops the tombstones
+ * (long runs of closes would otherwise lengthen every probe), and grows the
+ * table when SIGHUP raised max. Returns 0, or -1 (the table is unchanged).
+ */
+static int
+rehash(struct conn_table *t, size_t cap)
 {
 	struct conn **old = t->slots;
-	size_t i, j;
+	size_t i, j, old_cap = t->cap;
 
-	if ((t->slots = calloc(t->cap, sizeof(*t->slots))) == NULL) {
+	if ((t->slots = calloc(cap, sizeof(*t->slots))) == NULL) {
 		t->slots = old;
-		return;
+		return -1;
 	}
-	for (i = 0; i < t->cap; i++) {
+	t->cap = cap;
+	for (i = 0; i < old_cap; i++) {
 		if (old[i] == NULL || old[i] == &tombstone)
 			continue;
 		for (j = slot_of(t, old[i]->con); t->slots[j] != NULL; j = (j + 1) % t->cap)
@@ -62,6 +67,7 @@ rehash(struct conn_table *t)
 	}
 	t->n_tombs = 0;
 	free(old);
+	return 0;
 }
 
 /*
@@ -127,16 +133,13 @@ conns_admit(struct conn_table *t, size_t max, struct evhttp_connection *con)
 		arm(*known);
 		return CONN_KNOWN;
 	}
-	/* the table stays at most half full of live entries (SIGHUP may raise max) */
-	if (t->n >= max || (t->cap > 0 && t->n >= t->cap / 2))
+	if (t->n >= max)
 		return CONN_REFUSED;
-	if (t->cap == 0) {
-		if ((t->slots = calloc(2 * max + 1, sizeof(*t->slots))) == NULL)
-			return CONN_UNTRACKED;
-		t->cap = 2 * max + 1;
-	}
+	/* at most half full of live entries: 2 * max + 1 slots, grown when max was raised */
+	if (t->cap < 2 * max + 1 && rehash(t, 2 * max + 1) != 0 && t->n >= t->cap / 2)
+		return t->cap == 0 ? CONN_UNTRACKED : CONN_REFUSED;
 	if (t->n_tombs > t->cap / 4)
-		rehash(t);
+		rehash(t, t->cap);
 	if ((c = conn_new(t, con)) == NULL)
 		return CONN_UNTRACKED;
 	for (i = slot_of(t, con); t->slots[i] != NULL && t->slots[i] != &tombstone;

@@ -50,8 +50,8 @@ enum conn_admit {
 
 /*
  * Called for every request on con. Counts a new connection unless max are
- * open, and arms the connection's keeper. The table grows to 2 * max + 1
- * slots on first use and stays at most half full.
+ * open, and arms the connection's keeper. The table has 2 * max + 1 slots
+ * (grown when max was raised since) and stays at most half full.
  */
 enum conn_admit conns_admit(struct conn_table *t, size_t max, struct evhttp_connection *con);
 

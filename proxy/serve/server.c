@@ -1,11 +1,5 @@
 /*
- * server.c - `ctlmirror serve`: the daemon.
- *
- * Binds the listen addresses (one SO_REUSEPORT socket per address and
- * worker), drops privileges, opens the store, and runs the workers' event
- * loops (http.c answers). The main thread runs worker 0 plus the signals:
- * SIGTERM/SIGINT drain and exit, SIGHUP re-reads the config and reopens the
- * access log.
+ * server.c - the daemon's start, signals and stop (see server.h).
  */
 #include <errno.h>
 #include <arpa/inet.h>
@@ -14,7 +8,6 @@
 #include <netinet/tcp.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,65 +22,14 @@
 #include <event2/thread.h>
 #include <event2/util.h>
 
-#include "proxy/cli/cli.h"
+#include "proxy/serve/http.h"
 #include "proxy/serve/server.h"
-#include "verify/isotime.h"
+#include "proxy/serve/worker.h"
+#include "proxy/trust.h"
 
 /* How long in-flight responses get after SIGTERM before the loops stop. */
 #define DRAIN_SECONDS 2
 #define LISTEN_BACKLOG 1024
-
-void
-server_log(const char *fmt, ...)
-{
-	char t[ISOTIME_LEN];
-	va_list ap;
-
-	fprintf(stderr, "%s ctlmirror: ", isotime_format(time(NULL), t, sizeof(t)));
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-void
-server_access(struct server *sv, const char *line)
-{
-	pthread_mutex_lock(&sv->log_lock);
-	fputs(line, sv->access_log != NULL ? sv->access_log : stdout);
-	pthread_mutex_unlock(&sv->log_lock);
-}
-
-time_t
-server_now(const struct server *sv)
-{
-	return time(NULL) + sv->skew;
-}
-
-void
-server_sync_facts(struct server *sv, struct report_sync *out)
-{
-	pthread_mutex_lock(&sv->sync_lock);
-	*out = sv->sync;
-	pthread_mutex_unlock(&sv->sync_lock);
-}
-
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-	    "usage: ctlmirror serve [-c CONFIG] [--store DIR] [--listen ADDR]... [--now TIME]\n"
-	    "\n"
-	    "Runs the mirror: serves the verified lists from the store to Windows clients\n"
-	    "as a forward proxy, by DNS (Host: ctldl.windowsupdate.com) and under the flat\n"
-	    "prefix (RootDirURL), plus /_ctlmirror/{status,status.json,metrics,healthz}.\n"
-	    "\n"
-	    "  --listen ADDR  host:port or [v6addr]:port; repeatable; replaces 'listen ='\n"
-	    "  --now TIME     run as if the clock read TIME (ISO 8601) at start; it runs on\n"
-	    "                 from there: for rehearsals and tests, never in production\n"
-	    "\n"
-	    "Signals: TERM/INT drain and exit; HUP re-reads the config and reopens the log.\n");
-}
 
 /* The limits on clients; applied at start and on SIGHUP. */
 static void
@@ -257,6 +199,7 @@ worker_init(struct server *sv, struct worker *w, size_t index)
 	evhttp_set_gencb(w->http, http_handle, w);
 	evhttp_set_bevcb(w->http, make_bufferevent, NULL);
 	w->cfg = sv->cfg;
+	w->served.flags = SERVED_BYTES | SERVED_LISTED;
 	apply_limits(w);
 	for (i = 0; i < sv->cfg.n_listen; i++) {
 		if (bind_one(w, sv->cfg.listen[i]) != 0)
@@ -277,7 +220,7 @@ worker_free(struct worker *w)
 	conns_free(&w->conns);
 	if (w->base != NULL)
 		event_base_free(w->base);
-	cache_free(&w->cache);
+	served_free(&w->served);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -383,7 +326,7 @@ worker_reconfigure(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	w->cfg = w->sv->cfg;
+	server_config_copy(w->sv, &w->cfg);
 	apply_limits(w);
 }
 
@@ -412,11 +355,10 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		fresh.workers = sv->cfg.workers;
 		memcpy(fresh.store, sv->cfg.store, sizeof(fresh.store));
 		/*
-		 * Workers copy sv->cfg in their own threads; the main thread writes
-		 * it only here, and a worker reads it only in worker_reconfigure,
-		 * which is queued after this write.
+		 * Workers copy it in their own threads (worker_reconfigure), maybe
+		 * still the last SIGHUP's copy while this one arrives: under the lock.
 		 */
-		sv->cfg = fresh;
+		server_config_set(sv, &fresh);
 		for (i = 0; i < sv->n_workers; i++)
 			event_base_once(sv->workers[i].base, -1, EV_TIMEOUT,
 			    worker_reconfigure, &sv->workers[i], NULL);
@@ -425,30 +367,11 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	server_log("SIGHUP: config re-read, logs reopened");
 }
 
-/* Seconds to the next round: the poll interval with jitter, or a back-off after failures. */
-static long
-next_delay(const struct server *sv)
-{
-	unsigned fails = 0;
-	long poll = (long)sv->cfg.poll_interval, d;
-	int k;
-
-	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
-		if (sv->sync_state.failures[k] > fails)
-			fails = sv->sync_state.failures[k];
-	if (fails > 0) {
-		d = 30L << (fails > 8 ? 7 : fails - 1);	/* 30 s, 1 min, 2 min, ... */
-		return d < poll ? d : poll;
-	}
-	/* +-10 %: many mirrors started together do not poll together */
-	return poll - poll / 10 + (poll >= 5 ? random() % (poll / 5 + 1) : 0);
-}
-
+/* After each round: say what changed, and publish the facts to the workers. */
 static void
 on_round_done(struct sync_ctx *ctx, void *arg)
 {
 	struct server *sv = arg;
-	struct timeval tv = { 0, 0 };
 	int k;
 
 	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
@@ -461,39 +384,56 @@ on_round_done(struct sync_ctx *ctx, void *arg)
 	pthread_mutex_lock(&sv->sync_lock);
 	sv->sync = sv->sync_state;
 	pthread_mutex_unlock(&sv->sync_lock);
-	tv.tv_sec = next_delay(sv);
-	if (sv->poll_timer != NULL)
-		evtimer_add(sv->poll_timer, &tv);
 }
 
-static void
-on_poll(evutil_socket_t fd, short what, void *arg)
+static time_t
+clock_of(void *arg)
 {
-	struct server *sv = arg;
+	return server_now(arg);
+}
 
-	(void)fd;
-	(void)what;
+/* Upstream polling on the main thread's loop, with the trust the config names. */
+static int
+start_polling(struct server *sv, struct event_base *base)
+{
+	char err[CONFIG_PATH_MAX + 128];
+	size_t kept = 0;
+
+	if (trust_load(&sv->cfg, NULL, NULL, 0, &sv->anchors, &sv->syncer.intermediates,
+	    &kept, err, sizeof(err)) != TRUST_OK)
+		server_log("sync: %s", err);
+	if (kept == 0)
+		server_log("sync: no anchors could be read: every fetched copy will be "
+		    "quarantined until 'anchors =' names the Microsoft roots");
 	sv->syncer.cfg = &sv->cfg;
-	if (sync_start(&sv->syncer, server_now(sv)) != 0)
-		server_log("sync: a round is still running; skipped");
+	sv->syncer.store = sv->store;
+	sv->syncer.anchors = &sv->anchors;
+	sv->syncer.state = &sv->sync_state;
+	sv->syncer.done = on_round_done;
+	sv->syncer.done_arg = sv;
+	if ((sv->syncer.fetcher = fetcher_new(base)) == NULL ||
+	    sync_poll_start(&sv->syncer, base, clock_of, sv) != 0) {
+		server_log("cannot set up upstream polling");
+		return -1;
+	}
+	return 0;
 }
 
 /* One line on what is served, so whoever started it knows where it stands. */
 static void
 announce(struct server *sv)
 {
-	struct cache c;
+	struct served_set set;
 	char line[512];
 	size_t n = 0;
 	int k, any = 0;
 
-	memset(&c, 0, sizeof(c));
-	if (cache_refresh(&c, sv->store) != STORE_OK) {
+	if (served_load(sv->store, 0, &set) != STORE_OK) {
 		server_log("store %s could not be read: %s", sv->cfg.store, store_last_error(sv->store));
 		return;
 	}
 	for (k = KIND_AUTHROOT; k < KIND_COUNT && n < sizeof(line); k++) {
-		const struct served_file *f = &c.kinds[k];
+		const struct served_kind *f = &set.kinds[k];
 
 		if (!f->present)
 			continue;
@@ -501,7 +441,7 @@ announce(struct server *sv)
 		    ctl_kind_str((enum ctl_kind)k), f->v.sequence, f->pinned ? " (pinned)" : "");
 		any = 1;
 	}
-	cache_free(&c);
+	served_free(&set);
 	if (any)
 		server_log("listening on http://%s/ with %zu worker%s; serving %s",
 		    sv->cfg.listen[0], sv->n_workers, sv->n_workers == 1 ? "" : "s", line);
@@ -509,32 +449,6 @@ announce(struct server *sv)
 		server_log("listening on http://%s/; the store %s is empty: fill it with "
 		    "'ctlmirror import --store %s FILE.cab' (or let it sync upstream)",
 		    sv->cfg.listen[0], sv->cfg.store, sv->cfg.store);
-}
-
-/* --listen values, kept apart until the config is read, and --now. */
-struct serve_opts {
-	struct config listen;
-	const char *now;
-};
-
-static int
-take_opt(int c, const char *arg, void *ctx)
-{
-	struct serve_opts *so = ctx;
-	struct config *listen = &so->listen;
-
-	if (c == 'n') {
-		so->now = arg;
-		return 0;
-	}
-	if (c != 'l')
-		return EXIT_USAGE;
-	if (listen->n_listen == CONFIG_MAX_LIST || strlen(arg) >= sizeof(listen->listen[0])) {
-		fprintf(stderr, "ctlmirror serve: too many or too long --listen\n");
-		return EXIT_USAGE;
-	}
-	snprintf(listen->listen[listen->n_listen++], sizeof(listen->listen[0]), "%s", arg);
-	return 0;
 }
 
 static size_t
@@ -545,53 +459,41 @@ worker_count(const struct config *cfg)
 	return n < 1 ? 1 : n > SERVER_MAX_WORKERS ? SERVER_MAX_WORKERS : (size_t)n;
 }
 
-int
-cli_serve(int argc, char **argv)
+/* Opens the store the config names, writable: the daemon records what it fetches. */
+static int
+open_store(struct server *sv)
 {
-	static const struct option extra[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "now", required_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 },
-	};
-	static struct serve_opts so;
-	static struct server sv;	/* large (per-worker caches and counters) */
-	struct cli_opts o;
+	char err[512];
+
+	if (store_open(sv->cfg.store, sv->cfg.map_size_mb, 0, &sv->store, err,
+	    sizeof(err)) != STORE_OK) {
+		server_log("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+server_run(const struct config *cfg, const char *config_path, time_t skew)
+{
+	static struct server sv;	/* large (per-worker sets and counters) */
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL, *ev_flush = NULL;
 	struct timeval second = { 1, 0 };
 	struct event_base *main_base;
 	size_t i, started = 0;
-	int status;
+	int status = -1;
 
-	memset(&so, 0, sizeof(so));
 	memset(&sv, 0, sizeof(sv));
-	status = cli_parse(argc, argv, extra, take_opt, &so, &o, &sv.cfg, "serve", usage);
-	if (status != 0)
-		return status < 0 ? 0 : status;
-	if (optind != argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (so.listen.n_listen > 0) {
-		memcpy(sv.cfg.listen, so.listen.listen, sizeof(sv.cfg.listen));
-		sv.cfg.n_listen = so.listen.n_listen;
-	}
-	if (so.now != NULL) {
-		time_t t;
-
-		if (!isotime_parse(so.now, &t)) {
-			fprintf(stderr, "ctlmirror serve: --now: not an ISO 8601 time: %s\n", so.now);
-			return EXIT_USAGE;
-		}
-		sv.skew = t - time(NULL);
-	}
-	sv.config_path = o.config;
+	sv.cfg = *cfg;
+	sv.skew = skew;
+	sv.config_path = config_path;
 	sv.started = server_now(&sv);
 	pthread_mutex_init(&sv.log_lock, NULL);
 	pthread_mutex_init(&sv.sync_lock, NULL);
+	pthread_mutex_init(&sv.cfg_lock, NULL);
 	anchors_init(&sv.anchors);
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	signal(SIGPIPE, SIG_IGN);
-	status = EXIT_IO;
 	if (evthread_use_pthreads() != 0) {
 		server_log("libevent has no thread support");
 		goto out;
@@ -602,7 +504,7 @@ cli_serve(int argc, char **argv)
 			goto out;
 	main_base = sv.workers[0].base;
 	if (drop_privileges(sv.cfg.user) != 0 || open_access_log(&sv) != 0 ||
-	    cli_store_open(&sv.cfg, 0, &sv.store, "serve") != 0)
+	    open_store(&sv) != 0)
 		goto out;
 	ev_term = evsignal_new(main_base, SIGTERM, on_term, &sv);
 	ev_int = evsignal_new(main_base, SIGINT, on_term, &sv);
@@ -615,26 +517,8 @@ cli_serve(int argc, char **argv)
 		goto out;
 	}
 	announce(&sv);
-	if (sv.cfg.poll_interval > 0) {
-		struct timeval soon = { 1, 0 };
-
-		if (cli_trust_load(&sv.cfg, NULL, NULL, 0, &sv.anchors, &sv.syncer.intermediates,
-		    "serve") != 0)
-			server_log("sync: no anchors could be read: every fetched copy will be "
-			    "quarantined until 'anchors =' names the Microsoft roots");
-		sv.syncer.cfg = &sv.cfg;
-		sv.syncer.store = sv.store;
-		sv.syncer.anchors = &sv.anchors;
-		sv.syncer.state = &sv.sync_state;
-		sv.syncer.done = on_round_done;
-		sv.syncer.done_arg = &sv;
-		if ((sv.syncer.fetcher = fetcher_new(main_base)) == NULL ||
-		    (sv.poll_timer = evtimer_new(main_base, on_poll, &sv)) == NULL ||
-		    evtimer_add(sv.poll_timer, &soon) != 0) {
-			server_log("cannot set up upstream polling");
-			goto out;
-		}
-	}
+	if (sv.cfg.poll_interval > 0 && start_polling(&sv, main_base) != 0)
+		goto out;
 	for (started = 1; started < sv.n_workers; started++)
 		if (pthread_create(&sv.workers[started].thread, NULL, worker_run,
 		    &sv.workers[started]) != 0) {
@@ -657,8 +541,6 @@ out:
 		event_free(ev_hup);
 	if (ev_flush != NULL)
 		event_free(ev_flush);
-	if (sv.poll_timer != NULL)
-		event_free(sv.poll_timer);
 	sync_free(&sv.syncer);
 	fetcher_free(sv.syncer.fetcher);
 	sk_X509_pop_free(sv.syncer.intermediates, X509_free);
@@ -673,6 +555,7 @@ out:
 	pthread_mutex_unlock(&sv.log_lock);
 	pthread_mutex_destroy(&sv.log_lock);
 	pthread_mutex_destroy(&sv.sync_lock);
+	pthread_mutex_destroy(&sv.cfg_lock);
 	libevent_global_shutdown();
 	return status;
 }
