@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """`ctlmirror verify` as a user runs it, over the forged fixtures.
 
-Every case in cases.tsv through `--json` (reason, facts, exit status), the
-human output for an expired file, and the CLI's refusals (exit codes 2, 3).
+Every case in cases.tsv through `--json` (reason, facts, detail, exit status),
+the human output for an expired file, the CLI's refusals (exit codes 2, 3), and
+how `show --entries` and `diff` print each kind's entry identifiers.
 
 usage: cli_cases.py CTLMIRROR FIXTURES_DIR
 """
 import json
 import os
+import re
 import subprocess
 import sys
+import tempfile
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -18,6 +21,65 @@ from testlib import check, failures, fixture_cases, fixture_trust, report  # noq
 
 def run(binary, *args):
     return subprocess.run([binary, *args], capture_output=True, text=True, timeout=60)
+
+
+def entries(binary, fx, by_name):
+    """show --entries and diff print each kind's identifiers by one rule: upper-case hex for hashes
+    (authroot's SHA-1, disallowed's 16- and 48-byte hashes), a pin rule's DNS name as text."""
+    names = ("authroot-ok", "disallowed-ok", "disallowed-sha256", "pinrules-ok")
+    if not all(check(n in by_name, f"no {n} case in cases.tsv") for n in names):
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        store = ["--store", os.path.join(tmp, "store")]
+        r = run(binary, "import", *store, *fixture_trust(fx), "--at", by_name["authroot-ok"]["at"], "--json",
+                *[by_name[n]["path"] for n in names])
+        check(r.returncode in (0, 1) and len(r.stdout.strip().splitlines()) == len(names), f"import: exit {r.returncode} {r.stderr}")
+
+        def show(name, *args):
+            r = run(binary, "show", *store, *args, by_name[name]["sequence"])
+            check(r.returncode == 0, f"show {name} {args}: exit {r.returncode} {r.stderr}")
+            return r.stdout
+
+        listed = {}
+        for name in names:
+            v = json.loads(show(name, "--json", "--entries") or "{}")
+            lst = v.get("entries_list") or []
+            check(len(lst) == int(by_name[name]["entries"]), f"show {name}: {len(lst)} entries")
+            for e in lst:
+                check(all(k in e for k in ("id", "id_format", "thumbprint", "friendly_name")), f"show {name}: entry {e}")
+            listed[name] = lst
+            human = show(name, "--entries")
+            for e in lst:
+                check(f"  {e['id']}\n" in human or f"  {e['id']}  " in human, f"show {name}: human output lacks {e['id']!r}")
+        for e in listed["authroot-ok"]:
+            check(e["id_format"] == "hex" and re.fullmatch(r"[0-9A-F]{40}", e["id"]) and e["id"] == e["thumbprint"],
+                  f"authroot entry {e}")
+        for e in listed["disallowed-ok"]:
+            check(e["id_format"] == "hex" and re.fullmatch(r"[0-9A-F]{32}|[0-9A-F]{96}", e["id"]) and e["friendly_name"] is None,
+                  f"disallowed entry {e}")
+        check({len(e["id"]) for e in listed["disallowed-ok"]} == {32, 96}, "disallowed: not both 16- and 48-byte hashes")
+        pins = [e["id"] for e in listed["pinrules-ok"]]
+        check(all(e["id_format"] == "text" and re.fullmatch(r"[!-~]+", e["id"]) for e in listed["pinrules-ok"]),
+              f"pin-rule ids: {pins}")
+        check(".files.1drv.com" in pins and max(map(len, pins)) == 253 and any(64 < len(p) < 253 for p in pins),
+              f"pin-rule ids: {[p[:20] for p in pins]}")
+        check(all(e["thumbprint"] == e["id"].encode().hex().upper() for e in listed["pinrules-ok"]),
+              "pin-rule thumbprint is not the identifier's bytes in hex")
+
+        # diff prints the same identifiers: disallowed-sha256 lists one hash more than disallowed-ok.
+        a, b = by_name["disallowed-ok"]["sequence"], by_name["disallowed-sha256"]["sequence"]
+        r = run(binary, "diff", *store, "--json", a, b)
+        d = json.loads(r.stdout or "{}")
+        check(r.returncode == 0 and d.get("from") == a and d.get("to") == b, f"diff disallowed: exit {r.returncode} {r.stdout}")
+        old = {e["id"] for e in listed["disallowed-ok"]}
+        new = {e["id"] for e in listed["disallowed-sha256"]}
+        check([e.get("id") for e in d.get("added", [])] == sorted(new - old) and not d.get("removed"),
+              f"diff disallowed: added {d.get('added')}, want {sorted(new - old)}")
+        r = run(binary, "diff", *store, a, b)
+        check(r.returncode == 0 and all(f"+ {i}\n" in r.stdout for i in new - old), f"diff disallowed (human): {r.stdout}")
+        p = by_name["pinrules-ok"]["sequence"]
+        r = run(binary, "diff", *store, p, p)
+        check(r.returncode == 0 and "0 added, 0 removed, 0 changed" in r.stdout, f"diff pinrules A A: {r.stdout}")
 
 
 def main():
@@ -49,9 +111,48 @@ def main():
             check(v["timestamp"] == c["timestamp"], f"{c['name']}: timestamp {v['timestamp']}")
         if c["nested"] != "-":
             check(v["nested_signatures"] == int(c["nested"]), f"{c['name']}: nested {v['nested_signatures']}")
+        if c["next_update"] != "-":
+            check(v["next_update"] == c["next_update"], f"{c['name']}: next_update {v['next_update']}")
+        elif c["sequence"] != "-":
+            check(v["next_update"] is None, f"{c['name']}: next_update {v['next_update']}, want null")
+        if c["detail"] != "-":
+            check(c["detail"] in v["detail"], f"{c['name']}: detail {v['detail']!r} lacks {c['detail']!r}")
+        # An unknown root: its subject and SHA-256, the pin that would trust it (when the CLI prints them).
+        if v["reason"] == "UNTRUSTED_ROOT":
+            pin = re.search(r"anchor_pin = ([0-9A-F]{64})", v["detail"])
+            check(pin is not None and v["untrusted_root_sha256"].upper() == pin.group(1),
+                  f"{c['name']}: untrusted_root_sha256 {v['untrusted_root_sha256']} vs detail {v['detail']!r}")
+            check("ctlmirror Test Root" in (v.get("untrusted_root") or ""), f"{c['name']}: untrusted_root {v.get('untrusted_root')}")
     for want in ("OK", "CAB_MALFORMED", "NOT_CTL", "DIGEST_MISMATCH", "BAD_SIGNATURE", "NO_CHAIN",
                  "UNTRUSTED_ROOT", "WRONG_USAGE", "NOT_YET_VALID", "EXPIRED"):
         check(want in reasons, f"no forged case produces {want}")
+
+    # Only a time-stamping certificate's countersignature replaces T: long after both signer chains
+    # expired, the genuine timestamp still verifies and the one without id-kp-timeStamping does not.
+    late = "2039-01-01T00:00:00Z"
+    by_name = {c["name"]: c for c in cases}
+    for name, reason, used in (("timestamped-ok", "OK", True), ("timestamp-no-eku", "EXPIRED", False)):
+        if not check(name in by_name, f"no {name} case in cases.tsv"):
+            continue
+        r = run(binary, *base, "--json", "--kind", "authroot", "--at", late, by_name[name]["path"])
+        v = json.loads(r.stdout)
+        check(v["reason"] == reason and r.returncode == (0 if used else 1),
+              f"{name} at {late}: {v['reason']} ({v['detail']}), exit {r.returncode}, want {reason}")
+        check(v["timestamp"] == by_name[name]["timestamp"] and v["timestamp_verified"] is used,
+              f"{name} at {late}: timestamp {v['timestamp']} verified {v['timestamp_verified']}")
+        check(v["verified_at"] == (v["timestamp"] if used else late), f"{name}: verified_at {v['verified_at']}")
+        if not used:
+            check("1.3.6.1.5.5.7.3.8" in v["detail"], f"{name}: detail does not say why the timestamp was not used: {v['detail']}")
+
+    # Without --kind, each list is told by its CAB member and subjectUsage.
+    for name, kind in (("authroot-ok", "authroot"), ("disallowed-ok", "disallowed"), ("pinrules-ok", "pinrules")):
+        if not check(name in by_name, f"no {name} case in cases.tsv"):
+            continue
+        r = run(binary, *base, "--json", "--at", by_name[name]["at"], by_name[name]["path"])
+        v = json.loads(r.stdout)
+        check(v["reason"] == "OK" and v["kind"] == kind, f"{name} without --kind: {v['reason']} {v['kind']} ({v['detail']})")
+
+    entries(binary, fx, by_name)
 
     ok = os.path.join(fx, "cases", "authroot-ok.cab")
     # Human output explains an expired file in terms of CAPI2 event 4107.

@@ -3,14 +3,19 @@
  *
  * usage: forge OUTDIR
  *
- * Writes, under OUTDIR:
+ * Writes everything into a new directory beside OUTDIR (.OUTDIR.tmp-XXXXXX)
+ * and renames it to OUTDIR at the end, replacing any earlier tree in one
+ * step: a reader always finds a complete tree, the old or the new, never a
+ * half-written one. (Files opened one by one across a replacement can still
+ * come from both: each run makes a new PKI.) Writes, under OUTDIR:
  *   anchors/root.pem, anchors/legacy-root.pem  the trusted test roots
  *   untrusted/root.pem   a root with the trusted one's name but another key
  *   pins.txt             SHA-256 (hex) of each trusted root's DER, one a line
  *   cases/<name>.cab     the fixtures (and cases/bare-stl.stl)
  *   cases.tsv            per case: the file, the kind and time to verify at,
- *                        the reason code the verifier must return and the
+ *                        the reason code the verifier must return, the
  *                        facts it must report ("-" where it can't parse)
+ *                        and a phrase its detail must contain ("-": any)
  *
  * The signed files follow Microsoft's encoding (shared/docs/PROTOCOL.md):
  * PKCS#7 v1.5 SignedData whose encapsulated content is the CTL SEQUENCE itself
@@ -19,14 +24,28 @@
  * attributes as SET OF. This file decides what to build: the PKI, each CTL
  * (encoded with the verifier's own CTL_ASN1 template) and each case;
  * forge_cab.c signs and packs them.
+ *
+ * The disallowed and pin-rules lists are built to PROTOCOL.md's
+ * "disallowedcertstl.cab and pinrulesstl.cab": signed by the same publisher
+ * as authroot (EKU 10.3.9 only), a bare FILETIME sequenceNumber, a UTF-16LE
+ * listIdentifier; disallowed entries are 16- and 48-byte hashes with no
+ * attribute SET; pin-rule entries are ASCII DNS names (one of 253 bytes)
+ * with INTEGER attributes, and the CTL has a nextUpdate and extensions.
  */
+/* renameat2() and RENAME_EXCHANGE (glibc), nftw() */
+#define _GNU_SOURCE
+
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -48,44 +67,66 @@
 #define OID_DISALLOWED_LIST	"1.3.6.1.4.1.311.10.3.30"
 #define OID_PIN_RULES_SIGNER	"1.3.6.1.4.1.311.10.3.31"
 #define OID_PIN_RULES_CTL	"1.3.6.1.4.1.311.10.3.32"
+#define OID_PIN_RULES_EXT	"1.3.6.1.4.1.311.10.3.33"
+#define OID_PIN_RULES_DOMAIN_NAME "1.3.6.1.4.1.311.10.3.34"
+#define OID_PIN_RULES_LOG_END_DATE "1.3.6.1.4.1.311.10.3.35"
+/* The pin-rule entry attributes (values are INTEGERs). */
+#define OID_PIN_RULE_ATTR_2	"1.3.6.1.4.1.311.10.4.2"
+#define OID_PIN_RULE_ATTR_3	"1.3.6.1.4.1.311.10.4.3"
 #define OID_CODE_SIGNING	"1.3.6.1.5.5.7.3.3"
 
 #define VERIFY_AT	"2024-06-01T00:00:00Z"
+/* After every test signer's chain ended (2025-01-01). */
+#define AFTER_AT	"2025-06-01T00:00:00Z"
 #define TS_TIME		"2020-06-01T12:00:00Z"
 /* Past verify's 16 MiB member limit. */
 #define OVERSIZE	(17u * 1024 * 1024)
 #define GARBAGE_SIZE	4096
 #define RSA_BITS	2048
-#define SEQ_LEN		9	/* 0x14 || FILETIME, as Microsoft's */
+#define SEQ_LEN		9	/* the longest: 0x14 || FILETIME, as authroot's */
+#define YEAR		(365 * 86400)	/* pin rules' nextUpdate - thisUpdate */
 /* Seconds from 1601-01-01 (FILETIME's epoch) to 1970-01-01. */
 #define FILETIME_EPOCH	11644473600ULL
 
 /* The three lists (DESIGN.md, "The lists"). */
-enum fkind { F_AUTHROOT, F_DISALLOWED, F_PINRULES };
+enum fkind { F_AUTHROOT, F_DISALLOWED, F_PINRULES, F_COUNT };
+
+/* How a kind's entries look (PROTOCOL.md). */
+enum entry_shape {
+	E_THUMBPRINT,	/* 20-byte SHA-1, friendly name and key id (OCTET STRINGs) */
+	E_HASH,		/* 16- and 48-byte hashes, no attribute SET at all */
+	E_NAME,		/* ASCII DNS names, INTEGER attribute values */
+};
 
 static const struct kind_info {
 	const char *name;	/* the verifier's --kind */
 	const char *member;	/* the one member of its cab */
 	const char *usage;	/* the CTL's subjectUsage */
-	const char *list_id;	/* listIdentifier, NULL when absent */
+	const char *list_id;	/* listIdentifier (as UTF-16LE), NULL when absent */
+	int list_id_nul;	/* ...with its NUL */
+	int seq_prefix;		/* sequenceNumber is 0x14 || FILETIME, else the bare FILETIME */
 	const char *subject_alg;/* how entries are named */
+	enum entry_shape shape;
+	int next_update;	/* nextUpdate one year after thisUpdate */
+	int extensions;		/* the pin rules' ctlExtensions */
 	const char *entry_name;	/* name prefix of made-up entries */
-} kinds[] = {
+} kinds[F_COUNT] = {
 	[F_AUTHROOT] = { "authroot", "authroot.stl", OID_ROOT_LIST_SIGNER,
-	    NULL, OID_SHA1, "ctlmirror Test Entry" },
+	    NULL, 0, 1, OID_SHA1, E_THUMBPRINT, 0, 0, "ctlmirror Test Entry" },
 	[F_DISALLOWED] = { "disallowed", "disallowedcert.stl",
-	    OID_DISALLOWED_LIST, "DisallowedCert_AutoUpdate_1",
-	    OID_DISALLOWED_HASH, "ctlmirror Disallowed Entry" },
+	    OID_DISALLOWED_LIST, "DisallowedCert_AutoUpdate_1", 1, 0,
+	    OID_DISALLOWED_HASH, E_HASH, 0, 0, "ctlmirror Disallowed Entry" },
 	[F_PINRULES] = { "pinrules", "pinrules.stl", OID_PIN_RULES_CTL,
-	    "PinRules_AutoUpdate_1", OID_SHA1, "ctlmirror Pin Rule" },
+	    "PinRules_AutoUpdate_1", 0, 0, OID_PIN_RULES_DOMAIN_NAME, E_NAME,
+	    1, 1, "pin-rule" },
 };
 
 /* Every certificate of the test PKI, in the order they are made. */
 enum id {
 	ID_NONE = 0,		/* ends lists; "the signer's own key" */
-	ID_ROOT, ID_CA, ID_AUTHROOT, ID_DISALLOWED, ID_PINRULES,
+	ID_ROOT, ID_CA, ID_AUTHROOT, ID_EKU_30, ID_EKU_31,
 	ID_LEGACY_ROOT, ID_LEGACY_CA, ID_LEGACY_SIGNER,
-	ID_TSA,
+	ID_TSA, ID_TSA_NO_EKU,
 	ID_U_ROOT, ID_U_CA, ID_U_SIGNER,
 	ID_EXPIRED, ID_NOT_YET, ID_OLD, ID_WRONG_EKU,
 	ID_COUNT
@@ -122,9 +163,14 @@ static const struct cert_spec {
 	[ID_AUTHROOT] = { ID_CA, PUBLISHER, TESTS_O,
 	    "2024-01-01", "2025-01-01", NULL, EE_KU, OID_ROOT_LIST_SIGNER, 0,
 	    ID_NONE },
-	[ID_DISALLOWED] = SIGNER(ID_CA, "ctlmirror Test Disallowed List Publisher",
+	/*
+	 * ID_AUTHROOT signs all three lists, as Microsoft's publisher does.
+	 * These carry only the disallowed list's subjectUsage OID (no signer
+	 * EKU: refused) or only szOID_PIN_RULES_SIGNER (accepted, any kind).
+	 */
+	[ID_EKU_30] = SIGNER(ID_CA, PUBLISHER " (10.3.30 only)",
 	    "2024-01-01", "2025-01-01", OID_DISALLOWED_LIST),
-	[ID_PINRULES] = SIGNER(ID_CA, "ctlmirror Test Pin Rules Publisher",
+	[ID_EKU_31] = SIGNER(ID_CA, PUBLISHER " (10.3.31 only)",
 	    "2024-01-01", "2025-01-01", OID_PIN_RULES_SIGNER),
 	/* Like Microsoft Root Authority (1997): a v3 root with no extensions. */
 	[ID_LEGACY_ROOT] = { ID_LEGACY_ROOT, "ctlmirror Test Legacy Root", NULL,
@@ -136,6 +182,14 @@ static const struct cert_spec {
 	[ID_TSA] = { ID_CA, "ctlmirror Test Time-Stamp Service", TESTS_O,
 	    "2019-01-01", "2030-01-01", NULL, EE_KU, "critical,timeStamping", 0,
 	    ID_NONE },
+	/*
+	 * Like the TSA and under the same CA, but with no extendedKeyUsage at
+	 * all: it chains to the test root, yet must not be able to fix the
+	 * time. Absent (rather than some other EKU) so that a verifier taking
+	 * "no EKU" to mean "any use" is caught too.
+	 */
+	[ID_TSA_NO_EKU] = { ID_CA, "ctlmirror Test Time-Stamp Service (no EKU)",
+	    TESTS_O, "2019-01-01", "2030-01-01", NULL, EE_KU, NULL, 0, ID_NONE },
 	/* Same names as the trusted PKI: only the keys tell them apart. */
 	[ID_U_ROOT] = { ID_U_ROOT, "ctlmirror Test Root", NULL,
 	    "2020-01-01", "2045-01-01", CA_BC, CA_KU, NULL, 0, ID_NONE },
@@ -168,16 +222,21 @@ struct facts {
 	int parsed;
 	char sequence[2 * SEQ_LEN + 1];
 	char this_update[ISOTIME_LEN];
+	char next_update[ISOTIME_LEN];	/* "" when absent */
 	size_t entries;
 	char timestamp[ISOTIME_LEN];	/* "" without a countersignature */
 	int nested;
 };
 
-/* How a case's file is made. */
+/*
+ * How a case's file is made. The derived ones start from the kept case of
+ * kind .of (authroot-ok unless set): its .stl, cab or facts.
+ */
 enum build {
 	B_SIGNED,	/* a CTL signed as the row says, in a cab */
-	B_BARE,		/* authroot-ok's .stl without its cab */
-	B_RENAMED,	/* disallowed-ok's .stl as the member authroot.stl */
+	B_BARE,		/* the kept .stl without its cab */
+	B_RENAMED,	/* the kept .stl as the member of kind .kind */
+	B_SAME,		/* the kept cab itself (no new file), at .at as .kind */
 	B_TRUNCATED,	/* authroot-ok's cab cut in half */
 	B_TWO_MEMBERS,	/* authroot.stl and a second file */
 	B_OVERSIZED,	/* authroot.stl padded past the size limit */
@@ -185,16 +244,25 @@ enum build {
 	B_GARBAGE,	/* random bytes */
 };
 
-enum ts { TS_NONE, TS_GOOD, TS_BAD };
+enum ts {
+	TS_NONE,
+	TS_GOOD,	/* by the TSA */
+	TS_BAD,		/* by the TSA, then corrupted */
+	TS_NO_EKU,	/* a good countersignature by ID_TSA_NO_EKU */
+};
 
-/* Which signed result later cases are derived from. */
-enum keep { K_NONE, K_AUTHROOT, K_DISALLOWED, K_COUNT };
+/* The nested signature's digest. */
+enum nested { N_NONE, N_SHA1, N_SHA256 };
 
 struct case_def {
 	const char *name;
 	enum build build;
 	enum fkind kind;	/* --kind to verify with; B_SIGNED: the CTL's */
 	const char *reason;
+	const char *at;		/* time to verify at, NULL: VERIFY_AT */
+	const char *detail;	/* a phrase the verdict's detail must hold, or NULL */
+	enum id pin_of;		/* the detail must hold this root's anchor_pin line */
+	enum fkind of;		/* derived builds: from the kept case of this kind */
 	/* B_SIGNED only: */
 	const char *this_update;
 	size_t entries;
@@ -204,10 +272,10 @@ struct case_def {
 	enum id key;		/* whose key signs, ID_NONE: the signer's */
 	enum id certs[FORGE_MAX_CERTS]; /* in the file; ID_NONE ends */
 	enum ts ts;
-	int nested;
+	enum nested nested;
 	int flip;		/* flip a friendly-name byte after signing */
 	int as_data;		/* content type pkcs7-data, not szOID_CTL */
-	enum keep keep;
+	int keep;		/* later cases of its kind derive from this one */
 };
 
 /* A CTL of kind k with n entries produced at when, signed as the row says. */
@@ -219,15 +287,55 @@ struct case_def {
 static const struct case_def cases[] = {
 	{ .name = "authroot-ok", .reason = "OK",
 	  SIGNED(F_AUTHROOT, "2024-05-01T01:00:00Z", 4), BY(ID_AUTHROOT),
-	  .keep = K_AUTHROOT },
+	  .keep = 1 },
 	{ .name = "authroot-sha1", .reason = "OK",
 	  SIGNED(F_AUTHROOT, "2024-05-01T02:00:00Z", 4), BY(ID_AUTHROOT),
 	  .sha1 = 1 },
+	/*
+	 * The disallowed list as in 2019: SHA-1 with a nested SHA-256
+	 * signature, by the authroot publisher. The others of its kind are
+	 * older, so disallowed-ok is the newest that verifies.
+	 */
 	{ .name = "disallowed-ok", .reason = "OK",
-	  SIGNED(F_DISALLOWED, "2024-05-01T03:00:00Z", 3), BY(ID_DISALLOWED),
-	  .keep = K_DISALLOWED },
+	  SIGNED(F_DISALLOWED, "2024-05-01T03:00:00Z", 4), BY(ID_AUTHROOT),
+	  .sha1 = 1, .nested = N_SHA256, .keep = 1 },
+	/* ...and as in 2020: SHA-256, no nested signature. */
+	{ .name = "disallowed-sha256", .reason = "OK",
+	  SIGNED(F_DISALLOWED, "2024-05-01T02:30:00Z", 5), BY(ID_AUTHROOT) },
+	{ .name = "disallowed-expired", .reason = "EXPIRED", .build = B_SAME,
+	  .kind = F_DISALLOWED, .of = F_DISALLOWED, .at = AFTER_AT },
+	{ .name = "disallowed-as-authroot", .reason = "CAB_MALFORMED",
+	  .build = B_SAME, .kind = F_AUTHROOT, .of = F_DISALLOWED,
+	  .detail = "expected 'authroot.stl'" },
+	{ .name = "disallowed-stl-as-pinrules", .reason = "WRONG_USAGE",
+	  .build = B_BARE, .kind = F_PINRULES, .of = F_DISALLOWED,
+	  .detail = "(the disallowed list)" },
+	/* szOID_PIN_RULES_SIGNER is accepted for every kind... */
+	{ .name = "disallowed-eku-31", .reason = "OK",
+	  SIGNED(F_DISALLOWED, "2024-05-01T02:40:00Z", 4), BY(ID_EKU_31) },
+	/* ...the list's own subjectUsage OID as the signer's EKU is not. */
+	{ .name = "disallowed-eku-30", .reason = "WRONG_USAGE",
+	  SIGNED(F_DISALLOWED, "2024-05-01T02:50:00Z", 4), BY(ID_EKU_30),
+	  .detail = "extended key usage lacks 1.3.6.1.4.1.311.10.3.9" },
+	/*
+	 * The pin rules as in 2017: SHA-1 with a nested SHA-256 signature,
+	 * nextUpdate, DNS-name entries, critical 10.3.33 extension.
+	 */
 	{ .name = "pinrules-ok", .reason = "OK",
-	  SIGNED(F_PINRULES, "2024-05-01T04:00:00Z", 3), BY(ID_PINRULES) },
+	  SIGNED(F_PINRULES, "2024-05-01T04:00:00Z", 5), BY(ID_AUTHROOT),
+	  .sha1 = 1, .nested = N_SHA256, .keep = 1 },
+	/* Served by Microsoft long after its signer expired (PROTOCOL.md). */
+	{ .name = "pinrules-expired", .reason = "EXPIRED", .build = B_SAME,
+	  .kind = F_PINRULES, .of = F_PINRULES, .at = AFTER_AT },
+	{ .name = "pinrules-as-disallowed", .reason = "CAB_MALFORMED",
+	  .build = B_SAME, .kind = F_DISALLOWED, .of = F_PINRULES,
+	  .detail = "expected 'disallowedcert.stl'" },
+	{ .name = "pinrules-renamed", .reason = "WRONG_USAGE",
+	  .build = B_RENAMED, .kind = F_DISALLOWED, .of = F_PINRULES,
+	  .detail = "(the pinrules list)" },
+	{ .name = "pinrules-stl-as-authroot", .reason = "WRONG_USAGE",
+	  .build = B_BARE, .kind = F_AUTHROOT,
+	  .of = F_PINRULES, .detail = "(the pinrules list)" },
 	{ .name = "legacy-anchor-ok", .reason = "OK",
 	  SIGNED(F_AUTHROOT, "2024-05-01T05:00:00Z", 4),
 	  .signer = ID_LEGACY_SIGNER,
@@ -239,9 +347,14 @@ static const struct case_def cases[] = {
 	{ .name = "timestamp-bad", .reason = "EXPIRED",
 	  SIGNED(F_AUTHROOT, "2020-06-01T11:01:00Z", 4), .sha1 = 1,
 	  .signer = ID_OLD, .certs = { ID_OLD, ID_CA, ID_TSA }, .ts = TS_BAD },
+	/* timestamped-ok, but countersigned by a certificate not for time-stamping. */
+	{ .name = "timestamp-no-eku", .reason = "EXPIRED",
+	  SIGNED(F_AUTHROOT, "2020-06-01T11:02:00Z", 4), .sha1 = 1,
+	  .signer = ID_OLD, .certs = { ID_OLD, ID_CA, ID_TSA_NO_EKU },
+	  .ts = TS_NO_EKU },
 	{ .name = "nested-ok", .reason = "OK",
 	  SIGNED(F_AUTHROOT, "2024-05-01T06:00:00Z", 4), BY(ID_AUTHROOT),
-	  .nested = 1 },
+	  .nested = N_SHA1 },
 	{ .name = "bare-stl", .reason = "OK", .build = B_BARE,
 	  .kind = F_AUTHROOT },
 	{ .name = "flipped-byte", .reason = "DIGEST_MISMATCH",
@@ -256,14 +369,16 @@ static const struct case_def cases[] = {
 	/* The only case with a root in the file: a self-contained, wrong chain. */
 	{ .name = "untrusted-root", .reason = "UNTRUSTED_ROOT",
 	  SIGNED(F_AUTHROOT, "2024-05-01T10:00:00Z", 4),
-	  .signer = ID_U_SIGNER, .certs = { ID_U_SIGNER, ID_U_CA, ID_U_ROOT } },
+	  .signer = ID_U_SIGNER, .certs = { ID_U_SIGNER, ID_U_CA, ID_U_ROOT },
+	  .pin_of = ID_U_ROOT },
 	{ .name = "wrong-eku", .reason = "WRONG_USAGE",
 	  SIGNED(F_AUTHROOT, "2024-05-01T11:00:00Z", 4), BY(ID_WRONG_EKU) },
 	{ .name = "wrong-usage", .reason = "WRONG_USAGE",
 	  SIGNED(F_AUTHROOT, "2024-05-01T12:00:00Z", 4), BY(ID_AUTHROOT),
 	  .usage = OID_CODE_SIGNING },
 	{ .name = "kind-mismatch", .reason = "WRONG_USAGE", .build = B_RENAMED,
-	  .kind = F_AUTHROOT },
+	  .kind = F_AUTHROOT, .of = F_DISALLOWED,
+	  .detail = "(the disallowed list)" },
 	{ .name = "expired", .reason = "EXPIRED",
 	  SIGNED(F_AUTHROOT, "2024-05-01T13:00:00Z", 4), BY(ID_EXPIRED) },
 	{ .name = "not-yet-valid", .reason = "NOT_YET_VALID",
@@ -303,9 +418,13 @@ struct forge {
 	const char *outdir;
 	FILE *tsv;
 	long serial;
-	struct forge_blob kept_stl[K_COUNT];
-	struct facts kept_facts[K_COUNT];
-	struct forge_blob authroot_cab;
+	/* per kind, the case marked .keep: its .stl, cab, file and facts */
+	struct forge_blob kept_stl[F_COUNT];
+	struct forge_blob kept_cab[F_COUNT];
+	char kept_file[F_COUNT][256];
+	struct facts kept_facts[F_COUNT];
+	/* "anchor_pin = <SHA-256>" of each certificate, for .pin_of */
+	char pin_line[ID_COUNT][16 + 2 * 32];
 };
 
 static time_t
@@ -529,6 +648,26 @@ write_anchors(const struct forge *f, const struct pki *pki)
 	    strlen(pins));
 }
 
+/* The config line that would trust each certificate as an anchor. */
+static int
+pin_lines(struct forge *f, const struct pki *pki)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char fp[2 * 32 + 1];
+	unsigned int len;
+	int i;
+
+	for (i = ID_NONE + 1; i < ID_COUNT; i++) {
+		if (!X509_digest(pki->id[i].cert, EVP_sha256(), md, &len) ||
+		    len != 32)
+			return forge_fail("X509_digest");
+		hex(md, len, "0123456789ABCDEF", fp);
+		snprintf(f->pin_line[i], sizeof(f->pin_line[i]), "anchor_pin = %s",
+		    fp);
+	}
+	return 0;
+}
+
 /* ---- the CTL ---- */
 
 /* ASCII to UTF-16LE with its NUL, as Windows stores friendly names. */
@@ -546,46 +685,52 @@ utf16le(const char *s, unsigned char *out, size_t cap)
 	return n;
 }
 
-/* One trusted subject: its 20-byte id, friendly name and key id. */
+/* A new entry with the given identifier, appended to ctl's list. */
+static CTL_ENTRY_ASN1 *
+new_entry(CTL_ASN1 *ctl, const unsigned char *id, size_t len)
+{
+	CTL_ENTRY_ASN1 *e;
+
+	if ((e = CTL_ENTRY_ASN1_new()) == NULL) {
+		forge_fail("CTL_ENTRY_ASN1_new");
+		return NULL;
+	}
+	if ((e->id == NULL && (e->id = ASN1_OCTET_STRING_new()) == NULL) ||
+	    !ASN1_OCTET_STRING_set(e->id, id, (int)len) ||
+	    !sk_CTL_ENTRY_ASN1_push(ctl->entries, e)) {
+		forge_fail("entry id");
+		CTL_ENTRY_ASN1_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* One authroot subject: its 20-byte id, friendly name and key id. */
 static int
-add_entry(CTL_ASN1 *ctl, const unsigned char id[20], const char *name,
+add_thumbprint(CTL_ASN1 *ctl, const unsigned char id[20], const char *name,
     const unsigned char keyid[20])
 {
 	CTL_ENTRY_ASN1 *e;
 	unsigned char fname[512];
 	size_t flen = utf16le(name, fname, sizeof(fname));
-	int ret = -1;
 
-	if ((e = CTL_ENTRY_ASN1_new()) == NULL)
-		return forge_fail("CTL_ENTRY_ASN1_new");
-	if ((e->id == NULL && (e->id = ASN1_OCTET_STRING_new()) == NULL) ||
-	    !ASN1_OCTET_STRING_set(e->id, id, 20)) {
-		forge_fail("entry id");
-		goto out;
-	}
+	if ((e = new_entry(ctl, id, 20)) == NULL)
+		return -1;
 	if (forge_attr_add(&e->attrs, OID_KEY_ID, V_ASN1_OCTET_STRING, keyid,
 	    20) != 0 ||
 	    forge_attr_add(&e->attrs, OID_FRIENDLY_NAME, V_ASN1_OCTET_STRING,
 	    fname, (int)flen) != 0)
-		goto out;
-	if (!sk_CTL_ENTRY_ASN1_push(ctl->entries, e)) {
-		forge_fail("out of memory");
-		goto out;
-	}
-	e = NULL;
-	ret = 0;
-out:
-	CTL_ENTRY_ASN1_free(e);
-	return ret;
+		return -1;
+	return 0;
 }
 
 /*
- * The entries: for authroot the two trusted test roots first (so a mirror
- * test can serve their .crt), then made-up subjects whose ids and key ids
- * are SHA-1 of their names, so every run lists the same ones.
+ * The authroot entries: the two trusted test roots first (so a mirror test
+ * can serve their .crt), then made-up subjects whose ids and key ids are
+ * SHA-1 of their names, so every run lists the same ones.
  */
 static int
-add_entries(CTL_ASN1 *ctl, const struct pki *pki, enum fkind kind, size_t n)
+add_thumbprints(CTL_ASN1 *ctl, const struct pki *pki, size_t n)
 {
 	static const enum id listed[] = { ID_ROOT, ID_LEGACY_ROOT };
 	unsigned char id[SHA_DIGEST_LENGTH], keyid[SHA_DIGEST_LENGTH];
@@ -594,7 +739,7 @@ add_entries(CTL_ASN1 *ctl, const struct pki *pki, enum fkind kind, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (kind == F_AUTHROOT && i < 2) {
+		if (i < 2) {
 			X509 *x = pki->id[listed[i]].cert;
 
 			snprintf(name, sizeof(name), "%s", pki_specs[listed[i]].cn);
@@ -603,34 +748,175 @@ add_entries(CTL_ASN1 *ctl, const struct pki *pki, enum fkind kind, size_t n)
 				return forge_fail("X509_digest");
 		} else {
 			snprintf(name, sizeof(name), "%s %03zu",
-			    kinds[kind].entry_name, i);
+			    kinds[F_AUTHROOT].entry_name, i);
 			snprintf(seed, sizeof(seed), "id %s", name);
 			SHA1((const unsigned char *)seed, strlen(seed), id);
 			snprintf(seed, sizeof(seed), "key %s", name);
 			SHA1((const unsigned char *)seed, strlen(seed), keyid);
 		}
-		if (add_entry(ctl, id, name, keyid) != 0)
+		if (add_thumbprint(ctl, id, name, keyid) != 0)
 			return -1;
 	}
 	return 0;
 }
 
 /*
- * The sequence number as Microsoft makes it: 0x14 then the FILETIME of
- * production (100 ns since 1601), big-endian. Distinct thisUpdates give
- * distinct, growing numbers.
+ * The disallowed entries: identifiers of 16 and 48 bytes in turn (the first
+ * half of a SHA-256, a SHA-384 of a made-up name) and, as on the real list,
+ * no attribute SET at all: the template leaves an absent (NULL) SET out.
  */
+static int
+add_hashes(CTL_ASN1 *ctl, size_t n)
+{
+	unsigned char md[SHA384_DIGEST_LENGTH];
+	char seed[128];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(seed, sizeof(seed), "%s %03zu",
+		    kinds[F_DISALLOWED].entry_name, i);
+		if (i % 2 == 0)
+			SHA256((const unsigned char *)seed, strlen(seed), md);
+		else
+			SHA384((const unsigned char *)seed, strlen(seed), md);
+		if (new_entry(ctl, md, i % 2 == 0 ? 16 : 48) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The pin-rule entries: ASCII DNS names, the first as on the real list, one
+ * longer than 64 bytes and one of DNS's 253, then made-up ones; each with
+ * INTEGER attributes 1.3.6.1.4.1.311.10.4.2 and .4.3, not OCTET STRINGs.
+ */
+static int
+add_names(CTL_ASN1 *ctl, size_t n)
+{
+	static const char *fixed[] = {
+		".files.1drv.com",
+		"a-pin-rule-name-longer-than-sixty-four-bytes.test.ctlmirror.example",
+		NULL,	/* 253 bytes, made below */
+	};
+	CTL_ENTRY_ASN1 *e;
+	char name[256];
+	unsigned char v2 = 1, v3;
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		if (i < 2) {
+			snprintf(name, sizeof(name), "%s", fixed[i]);
+		} else if (i == 2) {
+			/* four labels of 63, 63, 63 and 61 letters: 253 bytes */
+			for (k = 0; k < 253; k++)
+				name[k] = k % 64 == 63 ? '.' : (char)('a' + k / 64);
+			name[253] = '\0';
+		} else {
+			snprintf(name, sizeof(name), "%s-%03zu.test.ctlmirror.example",
+			    kinds[F_PINRULES].entry_name, i);
+		}
+		v3 = (unsigned char)(i + 1);
+		if ((e = new_entry(ctl, (const unsigned char *)name,
+		    strlen(name))) == NULL ||
+		    forge_attr_add(&e->attrs, OID_PIN_RULE_ATTR_2, V_ASN1_INTEGER,
+		    &v2, 1) != 0 ||
+		    forge_attr_add(&e->attrs, OID_PIN_RULE_ATTR_3, V_ASN1_INTEGER,
+		    &v3, 1) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+add_entries(CTL_ASN1 *ctl, const struct pki *pki, enum fkind kind, size_t n)
+{
+	switch (kinds[kind].shape) {
+	case E_THUMBPRINT:
+		return add_thumbprints(ctl, pki, n);
+	case E_HASH:
+		return add_hashes(ctl, n);
+	case E_NAME:
+		return add_names(ctl, n);
+	}
+	return forge_fail("unknown entry shape");
+}
+
+/* A FILETIME (100 ns since 1601) big-endian, as sequence numbers hold it. */
 static void
-sequence_of(time_t t, unsigned char seq[SEQ_LEN])
+filetime_of(time_t t, unsigned char out[8])
 {
 	uint64_t ft = ((uint64_t)t + FILETIME_EPOCH) * 10000000ULL;
 	int i;
 
-	seq[0] = 0x14;
-	for (i = 8; i >= 1; i--) {
-		seq[i] = ft & 0xff;
+	for (i = 7; i >= 0; i--) {
+		out[i] = ft & 0xff;
 		ft >>= 8;
 	}
+}
+
+/*
+ * The sequence number as Microsoft makes it: the FILETIME of production,
+ * after 0x14 on authroot, bare on the other two lists. Distinct thisUpdates
+ * give distinct, growing numbers. Returns its length.
+ */
+static size_t
+sequence_of(time_t t, int prefix, unsigned char seq[SEQ_LEN])
+{
+	if (!prefix) {
+		filetime_of(t, seq);
+		return 8;
+	}
+	seq[0] = 0x14;
+	filetime_of(t, seq + 1);
+	return 9;
+}
+
+/* One ctlExtension { oid, critical, OCTET STRING { value } }. */
+static int
+add_extension(CTL_ASN1 *ctl, const char *oid, int critical,
+    const unsigned char *value, size_t len)
+{
+	ASN1_OBJECT *obj = NULL;
+	ASN1_OCTET_STRING *os = NULL;
+	X509_EXTENSION *ext = NULL;
+	int ret = -1;
+
+	if ((ctl->extensions == NULL &&
+	    (ctl->extensions = sk_X509_EXTENSION_new_null()) == NULL) ||
+	    (obj = OBJ_txt2obj(oid, 1)) == NULL ||
+	    (os = ASN1_OCTET_STRING_new()) == NULL ||
+	    !ASN1_OCTET_STRING_set(os, value, (int)len) ||
+	    (ext = X509_EXTENSION_create_by_OBJ(NULL, obj, critical, os)) == NULL ||
+	    !sk_X509_EXTENSION_push(ctl->extensions, ext)) {
+		forge_fail("ctlExtension");
+		goto out;
+	}
+	ext = NULL;
+	ret = 0;
+out:
+	X509_EXTENSION_free(ext);
+	ASN1_OCTET_STRING_free(os);
+	ASN1_OBJECT_free(obj);
+	return ret;
+}
+
+/*
+ * The pin rules' extensions: 1.3.6.1.4.1.311.10.3.33 (critical; the rules
+ * themselves, here an opaque SEQUENCE) and .10.3.35 (a FILETIME).
+ */
+static int
+add_pin_extensions(CTL_ASN1 *ctl, time_t next)
+{
+	static const unsigned char rules[] = {
+		0x30, 0x08, 0x02, 0x01, 0x01, 0x04, 0x03, 'p', 'i', 'n',
+	};
+	unsigned char ft[8];
+
+	filetime_of(next, ft);
+	if (add_extension(ctl, OID_PIN_RULES_EXT, 1, rules, sizeof(rules)) != 0 ||
+	    add_extension(ctl, OID_PIN_RULES_LOG_END_DATE, 0, ft, sizeof(ft)) != 0)
+		return -1;
+	return 0;
 }
 
 /* Encodes the case's CTL with the CTL_ASN1 template and records its facts. */
@@ -642,7 +928,8 @@ build_ctl(const struct pki *pki, const struct case_def *c,
 	CTL_ASN1 *ctl;
 	ASN1_OBJECT *obj = NULL;
 	ASN1_TIME *at;
-	unsigned char seq[SEQ_LEN];
+	unsigned char seq[SEQ_LEN], lid[256];
+	size_t seq_len, lid_len;
 	time_t t = iso(c->this_update);
 	int ret = -1;
 
@@ -657,16 +944,19 @@ build_ctl(const struct pki *pki, const struct case_def *c,
 		goto out;
 	}
 	obj = NULL;
-	if (k->list_id != NULL &&
-	    ((ctl->list_id = ASN1_OCTET_STRING_new()) == NULL ||
-	    !ASN1_OCTET_STRING_set(ctl->list_id,
-	    (const unsigned char *)k->list_id, (int)strlen(k->list_id)))) {
-		forge_fail("listIdentifier");
-		goto out;
+	if (k->list_id != NULL) {
+		lid_len = utf16le(k->list_id, lid, sizeof(lid));
+		if (!k->list_id_nul)
+			lid_len -= 2;
+		if ((ctl->list_id = ASN1_OCTET_STRING_new()) == NULL ||
+		    !ASN1_OCTET_STRING_set(ctl->list_id, lid, (int)lid_len)) {
+			forge_fail("listIdentifier");
+			goto out;
+		}
 	}
-	sequence_of(t, seq);
+	seq_len = sequence_of(t, k->seq_prefix, seq);
 	if ((ctl->sequence = ASN1_INTEGER_new()) == NULL ||
-	    !ASN1_STRING_set(ctl->sequence, seq, SEQ_LEN)) {
+	    !ASN1_STRING_set(ctl->sequence, seq, (int)seq_len)) {
 		forge_fail("sequenceNumber");
 		goto out;
 	}
@@ -676,6 +966,11 @@ build_ctl(const struct pki *pki, const struct case_def *c,
 		goto out;
 	}
 	ctl->this_update = at;
+	if (k->next_update &&
+	    (ctl->next_update = ASN1_TIME_set(NULL, t + YEAR)) == NULL) {
+		forge_fail("nextUpdate");
+		goto out;
+	}
 	if ((ctl->subject_alg == NULL &&
 	    (ctl->subject_alg = X509_ALGOR_new()) == NULL) ||
 	    (obj = OBJ_txt2obj(k->subject_alg, 1)) == NULL ||
@@ -690,12 +985,16 @@ build_ctl(const struct pki *pki, const struct case_def *c,
 		goto out;
 	}
 	if (add_entries(ctl, pki, c->kind, c->entries) != 0 ||
+	    (k->extensions && add_pin_extensions(ctl, t + YEAR) != 0) ||
 	    forge_encode(ctl, ASN1_ITEM_rptr(CTL_ASN1), out) != 0)
 		goto out;
 
 	facts->parsed = 1;
-	hex(seq, SEQ_LEN, "0123456789ABCDEF", facts->sequence);
+	hex(seq, seq_len, "0123456789ABCDEF", facts->sequence);
 	isotime_format(t, facts->this_update, sizeof(facts->this_update));
+	if (k->next_update)
+		isotime_format(t + YEAR, facts->next_update,
+		    sizeof(facts->next_update));
 	facts->entries = c->entries;
 	ret = 0;
 out:
@@ -748,13 +1047,16 @@ make_signed(const struct pki *pki, const struct case_def *c,
 	for (i = 0; i < FORGE_MAX_CERTS && c->certs[i] != ID_NONE; i++)
 		s.certs[i] = pki->id[c->certs[i]].cert;
 	if (c->ts != TS_NONE) {
-		s.tsa = pki->id[ID_TSA].cert;
-		s.tsa_key = pki->id[ID_TSA].key;
+		enum id tsa = c->ts == TS_NO_EKU ? ID_TSA_NO_EKU : ID_TSA;
+
+		s.tsa = pki->id[tsa].cert;
+		s.tsa_key = pki->id[tsa].key;
 		s.ts_time = iso(TS_TIME);
 		s.ts_corrupt = c->ts == TS_BAD;
 		isotime_format(s.ts_time, x->timestamp, sizeof(x->timestamp));
 	}
-	s.nested = x->nested = c->nested;
+	s.nested = x->nested = c->nested != N_NONE;
+	s.nested_md = c->nested == N_SHA256 ? EVP_sha256() : EVP_sha1();
 	s.as_data = c->as_data;
 	if (forge_sign_ctl(&ctl, &s, stl) != 0)
 		goto out;
@@ -783,23 +1085,31 @@ tsv_row(const struct forge *f, const struct case_def *c, const char *file,
     const struct facts *x)
 {
 	char entries[32] = "-", nested[32] = "-";
+	const char *detail = "-";
 
 	if (x->parsed) {
 		snprintf(entries, sizeof(entries), "%zu", x->entries);
 		snprintf(nested, sizeof(nested), "%d", x->nested);
 	}
-	fprintf(f->tsv, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c->name,
-	    file, kinds[c->kind].name, VERIFY_AT, c->reason,
-	    x->parsed ? x->sequence : "-", x->parsed ? x->this_update : "-",
-	    entries, x->parsed && x->timestamp[0] ? x->timestamp : "-", nested);
+	if (c->pin_of != ID_NONE)
+		detail = f->pin_line[c->pin_of];
+	else if (c->detail != NULL)
+		detail = c->detail;
+	fprintf(f->tsv, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+	    c->name, file, kinds[c->kind].name, c->at != NULL ? c->at : VERIFY_AT,
+	    c->reason, x->parsed ? x->sequence : "-",
+	    x->parsed ? x->this_update : "-", entries,
+	    x->parsed && x->timestamp[0] ? x->timestamp : "-", nested,
+	    x->parsed && x->next_update[0] ? x->next_update : "-", detail);
 }
 
-/* Makes one case's file and writes its row. */
+/* Makes one case's file (B_SAME: none) and writes its row. */
 static int
 make_case(struct forge *f, const struct pki *pki, const struct case_def *c)
 {
 	static const char second[] = "ctlmirror tests: a second member\n";
-	const struct forge_blob *ar = &f->kept_stl[K_AUTHROOT];
+	const struct forge_blob *ar = &f->kept_stl[F_AUTHROOT];
+	const struct forge_blob *of = &f->kept_stl[c->of];
 	struct forge_blob stl = { NULL, 0 }, cab = { NULL, 0 }, pad = { NULL, 0 };
 	struct forge_cab_member two[2];
 	struct facts x;
@@ -808,9 +1118,8 @@ make_case(struct forge *f, const struct pki *pki, const struct case_def *c)
 
 	memset(&x, 0, sizeof(x));
 	snprintf(file, sizeof(file), "cases/%s.cab", c->name);
-	/* Derived cases need authroot-ok and disallowed-ok made first. */
-	if (c->build != B_SIGNED && (ar->p == NULL ||
-	    (c->build == B_RENAMED && f->kept_stl[K_DISALLOWED].p == NULL)))
+	/* Derived cases need authroot-ok and the kept case they name made first. */
+	if (c->build != B_SIGNED && (ar->p == NULL || of->p == NULL))
 		return forge_fail("case table out of order");
 
 	switch (c->build) {
@@ -818,31 +1127,42 @@ make_case(struct forge *f, const struct pki *pki, const struct case_def *c)
 		if (make_signed(pki, c, &stl, &x) != 0 ||
 		    pack(kinds[c->kind].member, stl.p, stl.len, &cab) != 0)
 			goto out;
-		if (c->keep != K_NONE) {
-			f->kept_stl[c->keep] = stl;
-			f->kept_facts[c->keep] = x;
+		if (c->keep) {
+			if (f->kept_stl[c->kind].p != NULL) {
+				forge_fail("two kept cases of one kind");
+				goto out;
+			}
+			f->kept_stl[c->kind] = stl;
+			f->kept_facts[c->kind] = x;
+			snprintf(f->kept_file[c->kind], sizeof(f->kept_file[c->kind]),
+			    "%s", file);
 			stl.p = NULL;
-			if (c->keep == K_AUTHROOT && forge_blob_set(&f->authroot_cab,
-			    cab.p, cab.len) != 0)
+			if (forge_blob_set(&f->kept_cab[c->kind], cab.p, cab.len) != 0)
 				goto out;
 		}
 		break;
 	case B_BARE:
 		snprintf(file, sizeof(file), "cases/%s.stl", c->name);
-		x = f->kept_facts[K_AUTHROOT];
-		if (forge_blob_set(&cab, ar->p, ar->len) != 0)
+		x = f->kept_facts[c->of];
+		if (forge_blob_set(&cab, of->p, of->len) != 0)
 			goto out;
 		break;
 	case B_RENAMED:
-		/* A disallowed list where an authroot list is expected. */
-		x = f->kept_facts[K_DISALLOWED];
-		if (pack(kinds[F_AUTHROOT].member, f->kept_stl[K_DISALLOWED].p,
-		    f->kept_stl[K_DISALLOWED].len, &cab) != 0)
+		/* One kind's list where another's is expected. */
+		x = f->kept_facts[c->of];
+		if (pack(kinds[c->kind].member, of->p, of->len, &cab) != 0)
 			goto out;
 		break;
+	case B_SAME:
+		/* Refused by member name before the CTL is read when the kinds differ. */
+		if (c->kind == c->of)
+			x = f->kept_facts[c->of];
+		tsv_row(f, c, f->kept_file[c->of], &x);
+		ret = 0;
+		goto out;
 	case B_TRUNCATED:
-		if (forge_blob_set(&cab, f->authroot_cab.p,
-		    f->authroot_cab.len / 2) != 0)
+		if (forge_blob_set(&cab, f->kept_cab[F_AUTHROOT].p,
+		    f->kept_cab[F_AUTHROOT].len / 2) != 0)
 			goto out;
 		break;
 	case B_TWO_MEMBERS:
@@ -889,11 +1209,139 @@ out:
 	return ret;
 }
 
+/* ---- the output tree ---- */
+
+static int
+remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	if (remove(path) != 0 && errno != ENOENT) {
+		fprintf(stderr, "forge: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* rm -rf path (never following a symbolic link); 0 when nothing is left. */
+static int
+remove_tree(const char *path)
+{
+	if (nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0 &&
+	    errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+/*
+ * Splits target into its parent and last component (trailing slashes
+ * dropped) and makes the temporary directory tmp beside it, where the whole
+ * tree is written. The target itself is left alone until out_commit().
+ */
+static int
+out_begin(const char *target, char *tmp, size_t len)
+{
+	char parent[PATH_MAX], *slash;
+	const char *base;
+	struct stat st;
+	size_t n;
+	int w;
+
+	n = strlen(target);
+	while (n > 1 && target[n - 1] == '/')
+		n--;
+	if (n == 0 || n >= sizeof(parent)) {
+		fprintf(stderr, "forge: bad OUTDIR '%s'\n", target);
+		return -1;
+	}
+	memcpy(parent, target, n);
+	parent[n] = '\0';
+	if ((slash = strrchr(parent, '/')) == NULL) {
+		base = parent;
+		w = snprintf(tmp, len, "./.%s.tmp-XXXXXX", base);
+	} else {
+		*slash = '\0';
+		base = slash + 1;
+		w = snprintf(tmp, len, "%s/.%s.tmp-XXXXXX", parent, base);
+	}
+	if (w < 0 || (size_t)w >= len) {
+		fprintf(stderr, "forge: OUTDIR '%s' is too long\n", target);
+		return -1;
+	}
+	if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+		fprintf(stderr, "forge: OUTDIR '%s' must name a directory to create\n",
+		    target);
+		return -1;
+	}
+	if (lstat(target, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "forge: %s exists and is not a directory\n", target);
+		return -1;
+	}
+	if (mkdtemp(tmp) == NULL) {
+		fprintf(stderr, "forge: %s: %s\n", tmp, strerror(errno));
+		return -1;
+	}
+	/* mkdtemp's 0700 would keep the fixtures from other users' test runs. */
+	if (chmod(tmp, 0755) != 0) {
+		fprintf(stderr, "forge: %s: %s\n", tmp, strerror(errno));
+		remove_tree(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Puts the finished tree tmp in target's place in one rename: onto nothing
+ * (or an empty directory) directly, else by exchanging the two with
+ * RENAME_EXCHANGE and removing the old tree, now at tmp. Where the exchange
+ * is not supported, the old tree is first moved aside, so only that
+ * fallback leaves a moment with no target at all (never a partial one).
+ */
+static int
+out_commit(const char *tmp, const char *target)
+{
+	char old[PATH_MAX];
+
+	if (rename(tmp, target) == 0)
+		return 0;
+	if (errno != ENOTEMPTY && errno != EEXIST) {
+		fprintf(stderr, "forge: rename %s to %s: %s\n", tmp, target,
+		    strerror(errno));
+		return -1;
+	}
+#ifdef RENAME_EXCHANGE
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_EXCHANGE) == 0)
+		return remove_tree(tmp);
+	if (errno != EINVAL && errno != ENOSYS) {
+		fprintf(stderr, "forge: exchange %s and %s: %s\n", tmp, target,
+		    strerror(errno));
+		return -1;
+	}
+#endif
+	/* The tmp name with "old" for "tmp": beside it, and just as unique. */
+	snprintf(old, sizeof(old), "%s", tmp);
+	memcpy(strrchr(old, '.') + 1, "old", 3);
+	if (rename(target, old) != 0) {
+		fprintf(stderr, "forge: rename %s to %s: %s\n", target, old,
+		    strerror(errno));
+		return -1;
+	}
+	if (rename(tmp, target) != 0) {
+		fprintf(stderr, "forge: rename %s to %s: %s\n", tmp, target,
+		    strerror(errno));
+		rename(old, target);
+		return -1;
+	}
+	return remove_tree(old);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct forge f;
 	struct pki pki;
+	char tmp[PATH_MAX] = "";
 	size_t i;
 	int ret = 1;
 
@@ -903,13 +1351,18 @@ main(int argc, char **argv)
 	}
 	memset(&f, 0, sizeof(f));
 	memset(&pki, 0, sizeof(pki));
-	f.outdir = argv[1];
 	f.serial = 0x1001;
 
-	if (make_dir(&f, "") != 0 || make_dir(&f, "anchors") != 0 ||
+	if (out_begin(argv[1], tmp, sizeof(tmp)) != 0) {
+		tmp[0] = '\0';
+		goto out;
+	}
+	f.outdir = tmp;
+	if (make_dir(&f, "anchors") != 0 ||
 	    make_dir(&f, "untrusted") != 0 || make_dir(&f, "cases") != 0)
 		goto out;
-	if (pki_build(&f, &pki) != 0 || write_anchors(&f, &pki) != 0)
+	if (pki_build(&f, &pki) != 0 || write_anchors(&f, &pki) != 0 ||
+	    pin_lines(&f, &pki) != 0)
 		goto out;
 	{
 		char path[4096];
@@ -921,7 +1374,7 @@ main(int argc, char **argv)
 		}
 	}
 	fprintf(f.tsv, "name\tfile\tkind\tat\treason\tsequence\tthis_update\t"
-	    "entries\ttimestamp\tnested\n");
+	    "entries\ttimestamp\tnested\tnext_update\tdetail\n");
 	for (i = 0; i < NCASES; i++)
 		if (make_case(&f, &pki, &cases[i]) != 0) {
 			fprintf(stderr, "forge: case %s failed\n", cases[i].name);
@@ -933,15 +1386,22 @@ main(int argc, char **argv)
 		goto out;
 	}
 	f.tsv = NULL;
+	if (out_commit(tmp, argv[1]) != 0)
+		goto out;
+	tmp[0] = '\0';
 	printf("forge: %zu cases, 2 trusted roots and 1 untrusted root in %s\n",
-	    NCASES, f.outdir);
+	    NCASES, argv[1]);
 	ret = 0;
 out:
 	if (f.tsv != NULL)
 		fclose(f.tsv);
-	for (i = 0; i < K_COUNT; i++)
+	/* A failed run leaves the previous tree as it was, and no debris. */
+	if (tmp[0] != '\0')
+		remove_tree(tmp);
+	for (i = 0; i < F_COUNT; i++) {
 		forge_blob_free(&f.kept_stl[i]);
-	forge_blob_free(&f.authroot_cab);
+		forge_blob_free(&f.kept_cab[i]);
+	}
 	pki_free(&pki);
 	return ret;
 }

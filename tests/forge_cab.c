@@ -182,9 +182,10 @@ out:
 /*
  * Nested signature (1.3.6.1.4.1.311.2.4.1, as on the 2011-2022 files): a
  * whole second ContentInfo. Microsoft's are detached SHA-256 signatures;
- * this one is the same CTL signed again, with SHA-1, by the same signer, a
- * complete and valid SignedData. The verifier only reports how many there
- * are (DESIGN.md, Verification 7), so either form serves.
+ * this one is the same CTL signed again by the same signer, with
+ * spec->nested_md (SHA-1 unless set), a complete and valid SignedData. The
+ * verifier only reports how many there are (DESIGN.md, Verification 7), so
+ * either form serves.
  */
 static int
 add_nested(PKCS7_SIGNER_INFO *si, const struct forge_blob *ctl,
@@ -194,7 +195,7 @@ add_nested(PKCS7_SIGNER_INFO *si, const struct forge_blob *ctl,
 	struct forge_blob der = { NULL, 0 };
 	int ret;
 
-	inner.md = EVP_sha1();
+	inner.md = s->nested_md != NULL ? s->nested_md : EVP_sha1();
 	inner.tsa = NULL;
 	inner.tsa_key = NULL;
 	inner.nested = 0;
@@ -288,6 +289,9 @@ out:
 #define CAB_COMPRESS_NONE	0
 #define CAB_NAME_MAX		255
 
+/* "MSCF", four bytes with no NUL. */
+static const unsigned char cab_signature[4] = { 'M', 'S', 'C', 'F' };
+
 /* MS-DOS date and time of 2024-05-14 12:00:00, the same for every member. */
 #define CAB_DOS_DATE	(((2024 - 1980) << 9) | (5 << 5) | 14)
 #define CAB_DOS_TIME	((12 << 11) | (0 << 5) | 0)
@@ -357,8 +361,8 @@ forge_cab_build(const struct forge_cab_member *members, size_t n,
 
 	/* CFHEADER: one folder, n files, no flags (no reserve, no spanning). */
 	p = buf;
-	memcpy(p, "MSCF", 4);
-	p += 4;
+	memcpy(p, cab_signature, sizeof(cab_signature));
+	p += sizeof(cab_signature);
 	p = put32(p, 0);			/* reserved1 */
 	p = put32(p, (uint32_t)size);		/* cbCabinet */
 	p = put32(p, 0);			/* reserved2 */

@@ -62,7 +62,8 @@ struct forge_sign_spec {
 	EVP_PKEY *tsa_key;
 	time_t ts_time;		/* the countersignature's signingTime */
 	int ts_corrupt;		/* flip a bit of the countersignature */
-	int nested;		/* add a nested signature (same CTL, SHA-1) */
+	int nested;		/* add a nested signature (same CTL, same signer) */
+	const EVP_MD *nested_md; /* its digest; NULL: SHA-1 */
 	int as_data;		/* content type pkcs7-data, not szOID_CTL */
 };
 

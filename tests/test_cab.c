@@ -44,6 +44,8 @@ unpacks_the_one_member(void **state)
 	assert_int_equal(unpack("cases/authroot-ok.cab", "AUTHROOT.STL", CAB_MAX_MEMBER, &n, NULL), CAB_OK);
 	assert_int_equal(unpack("cases/pinrules-ok.cab", NULL, CAB_MAX_MEMBER, &n, name), CAB_OK);
 	assert_string_equal(name, "pinrules.stl");
+	assert_int_equal(unpack("cases/disallowed-ok.cab", NULL, CAB_MAX_MEMBER, &n, name), CAB_OK);
+	assert_string_equal(name, "disallowedcert.stl");
 }
 
 static void
@@ -53,6 +55,9 @@ refuses_wrong_shapes(void **state)
 
 	(void)state;
 	assert_int_equal(unpack("cases/authroot-ok.cab", "disallowedcert.stl", CAB_MAX_MEMBER, &n, NULL), CAB_ERR_NAME);
+	/* another kind's cab: its member is named for that kind */
+	assert_int_equal(unpack("cases/pinrules-ok.cab", "disallowedcert.stl", CAB_MAX_MEMBER, &n, NULL), CAB_ERR_NAME);
+	assert_int_equal(unpack("cases/disallowed-ok.cab", "pinrules.stl", CAB_MAX_MEMBER, &n, NULL), CAB_ERR_NAME);
 	assert_int_equal(unpack("cases/two-member.cab", "authroot.stl", CAB_MAX_MEMBER, &n, NULL), CAB_ERR_MEMBERS);
 	assert_int_equal(unpack("cases/wrong-member-name.cab", "authroot.stl", CAB_MAX_MEMBER, &n, NULL), CAB_ERR_NAME);
 	assert_int_equal(unpack("cases/garbage.cab", NULL, CAB_MAX_MEMBER, &n, NULL), CAB_ERR_FORMAT);

@@ -32,39 +32,162 @@ octet_attr(const char *oid, const unsigned char *data, int len)
 	return a;
 }
 
-/* A CTL with n entries; usage and sequence bytes as given. Returns malloc'd DER. */
+/* What an entry's attribute SET holds. */
+enum attrs {
+	A_FRIENDLY,	/* a friendly name (OCTET STRING), as authroot */
+	A_ABSENT,	/* no SET at all, as disallowed */
+	A_EMPTY,	/* an empty SET */
+	A_INTEGER,	/* two INTEGER-valued attributes, as pin rules */
+	A_FRIENDLY_INT,	/* the friendly-name OID with an INTEGER value */
+};
+
+/* The shape of a test CTL; zero fields take authroot's. */
+struct shape {
+	const char *usage;		/* NULL: 10.3.9 */
+	const unsigned char *seq;	/* NULL: absent */
+	int seq_len;
+	const char *subject_alg;	/* NULL: sha1 */
+	int n;
+	enum attrs attrs;
+	const unsigned char *id;	/* NULL: 20 bytes of the entry's index */
+	int id_len;
+	const unsigned char *list_id;	/* NULL: absent */
+	int list_id_len;
+	int next_update;		/* add one */
+	int extensions;			/* a critical 10.3.33 and a plain 10.3.35 */
+};
+
+static X509_ATTRIBUTE *
+int_attr(const char *oid, long value)
+{
+	ASN1_INTEGER *i = ASN1_INTEGER_new();
+	X509_ATTRIBUTE *a;
+
+	assert_non_null(i);
+	assert_true(ASN1_INTEGER_set(i, value));
+	a = X509_ATTRIBUTE_create(OBJ_txt2nid(oid) != NID_undef ? OBJ_txt2nid(oid) :
+	    OBJ_create(oid, NULL, NULL), V_ASN1_INTEGER, i);
+	assert_non_null(a);
+	return a;
+}
+
+static void
+add_ext(CTL_ASN1 *c, const char *oid, int critical)
+{
+	static const unsigned char value[] = { 0x30, 0x03, 0x02, 0x01, 0x07 };
+	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+	ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
+	X509_EXTENSION *e;
+
+	assert_non_null(os);
+	assert_non_null(obj);
+	assert_true(ASN1_OCTET_STRING_set(os, value, sizeof(value)));
+	e = X509_EXTENSION_create_by_OBJ(NULL, obj, critical, os);
+	assert_non_null(e);
+	if (c->extensions == NULL)
+		c->extensions = sk_X509_EXTENSION_new_null();
+	assert_true(sk_X509_EXTENSION_push(c->extensions, e));
+	ASN1_OCTET_STRING_free(os);
+	ASN1_OBJECT_free(obj);
+}
+
+/* A CTL of the given shape. Returns OPENSSL_malloc'd DER. */
 static unsigned char *
-make_ctl(const char *usage, const unsigned char *seq, int seq_len, int n,
-    int *len)
+build(const struct shape *sh, int *len)
 {
 	CTL_ASN1 *c = CTL_ASN1_new();
 	unsigned char *der = NULL;
 	int i;
 
 	assert_non_null(c);
-	assert_true(sk_ASN1_OBJECT_push(c->subject_usage, OBJ_txt2obj(usage, 1)));
-	if (seq != NULL) {
+	assert_true(sk_ASN1_OBJECT_push(c->subject_usage,
+	    OBJ_txt2obj(sh->usage ? sh->usage : OID_ROOT_LIST_SIGNER, 1)));
+	if (sh->list_id != NULL) {
+		c->list_id = ASN1_OCTET_STRING_new();
+		assert_true(ASN1_OCTET_STRING_set(c->list_id, sh->list_id, sh->list_id_len));
+	}
+	if (sh->seq != NULL) {
 		c->sequence = ASN1_INTEGER_new();
-		assert_true(ASN1_STRING_set(c->sequence, seq, seq_len));
+		assert_true(ASN1_STRING_set(c->sequence, sh->seq, sh->seq_len));
 	}
 	assert_true(ASN1_TIME_set_string(c->this_update, "240514162318Z"));
-	X509_ALGOR_set0(c->subject_alg, OBJ_nid2obj(NID_sha1), V_ASN1_NULL, NULL);
+	if (sh->next_update) {
+		c->next_update = ASN1_TIME_new();
+		assert_true(ASN1_TIME_set_string(c->next_update, "250514162318Z"));
+	}
+	X509_ALGOR_set0(c->subject_alg, sh->subject_alg ?
+	    OBJ_txt2obj(sh->subject_alg, 1) : OBJ_nid2obj(NID_sha1), V_ASN1_NULL, NULL);
 	c->entries = sk_CTL_ENTRY_ASN1_new_null();
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < sh->n; i++) {
 		CTL_ENTRY_ASN1 *e = CTL_ENTRY_ASN1_new();
 		unsigned char id[20];
 
 		memset(id, i, sizeof(id));
-		assert_true(ASN1_OCTET_STRING_set(e->id, id, sizeof(id)));
-		e->attrs = sk_X509_ATTRIBUTE_new_null();
-		assert_true(sk_X509_ATTRIBUTE_push(e->attrs,
-		    octet_attr(OID_FRIENDLY_NAME, friendly, sizeof(friendly))));
+		if (sh->id != NULL)
+			assert_true(ASN1_OCTET_STRING_set(e->id, sh->id, sh->id_len));
+		else
+			assert_true(ASN1_OCTET_STRING_set(e->id, id, sizeof(id)));
+		switch (sh->attrs) {
+		case A_ABSENT:
+			break;
+		case A_EMPTY:
+			e->attrs = sk_X509_ATTRIBUTE_new_null();
+			break;
+		case A_FRIENDLY:
+			e->attrs = sk_X509_ATTRIBUTE_new_null();
+			assert_true(sk_X509_ATTRIBUTE_push(e->attrs,
+			    octet_attr(OID_FRIENDLY_NAME, friendly, sizeof(friendly))));
+			break;
+		case A_INTEGER:
+			e->attrs = sk_X509_ATTRIBUTE_new_null();
+			assert_true(sk_X509_ATTRIBUTE_push(e->attrs,
+			    int_attr("1.3.6.1.4.1.311.10.4.2", 1)));
+			assert_true(sk_X509_ATTRIBUTE_push(e->attrs,
+			    int_attr("1.3.6.1.4.1.311.10.4.3", 300 + i)));
+			break;
+		case A_FRIENDLY_INT:
+			e->attrs = sk_X509_ATTRIBUTE_new_null();
+			assert_true(sk_X509_ATTRIBUTE_push(e->attrs,
+			    int_attr(OID_FRIENDLY_NAME, 5)));
+			break;
+		}
 		assert_true(sk_CTL_ENTRY_ASN1_push(c->entries, e));
+	}
+	if (sh->extensions) {
+		add_ext(c, OID_PIN_RULES_EXT, 1);
+		add_ext(c, OID_PIN_RULES_LOG_END_DATE, 0);
 	}
 	*len = i2d_CTL_ASN1(c, &der);
 	assert_true(*len > 0);
 	CTL_ASN1_free(c);
 	return der;
+}
+
+/* A CTL with n entries; usage and sequence bytes as given. Returns malloc'd DER. */
+static unsigned char *
+make_ctl(const char *usage, const unsigned char *seq, int seq_len, int n,
+    int *len)
+{
+	struct shape sh;
+
+	memset(&sh, 0, sizeof(sh));
+	sh.usage = usage;
+	sh.seq = seq;
+	sh.seq_len = seq_len;
+	sh.n = n;
+	return build(&sh, len);
+}
+
+/* Where pat first occurs in buf, or NULL. */
+static unsigned char *
+find(unsigned char *buf, int len, const unsigned char *pat, int plen)
+{
+	int i;
+
+	for (i = 0; i + plen <= len; i++)
+		if (memcmp(buf + i, pat, (size_t)plen) == 0)
+			return buf + i;
+	return NULL;
 }
 
 static const unsigned char seq9[] = { 0x14, 0x01, 0xDA, 0xA6, 0x1B, 0x07, 0xAD, 0x86, 0x01 };
@@ -185,6 +308,242 @@ refuses_bad_sequence_numbers(void **state)
 	OPENSSL_free(der);
 }
 
+/* Disallowed: 16- and 48-byte hashes with no attribute SET at all (absent, not empty). */
+static void
+absent_and_empty_attribute_sets(void **state)
+{
+	static const unsigned char h48[48] = { 0xAB, 0x01 };
+	struct shape sh;
+	struct ctl ctl;
+	unsigned char *der;
+	char text[CTL_ENTRY_ID_STRLEN];
+	int len;
+
+	(void)state;
+	memset(&sh, 0, sizeof(sh));
+	sh.usage = OID_DISALLOWED_LIST;
+	sh.subject_alg = OID_DISALLOWED_HASH;
+	sh.n = 3;
+	sh.attrs = A_ABSENT;
+	sh.id = h48;
+	sh.id_len = sizeof(h48);
+	der = build(&sh, &len);
+	/* each entry is SEQUENCE { OCTET STRING (48) } and nothing else */
+	assert_non_null(find(der, len, (const unsigned char *)"\x30\x32\x04\x30", 4));
+	assert_int_equal(ctl_parse(der, (size_t)len, &ctl, NULL, 0), CTL_OK);
+	assert_int_equal(ctl.n_entries, 3);
+	assert_int_equal(ctl.entries[0].id_len, 48);
+	assert_null(ctl.entries[0].friendly_name);
+	assert_false(ctl.entries[0].id_is_text);
+	ctl_entry_id_text(&ctl.entries[0], text, sizeof(text));
+	assert_int_equal(strlen(text), 96);
+	assert_memory_equal(text, "AB01000000", 10);
+	assert_string_equal(ctl.subject_alg, OID_DISALLOWED_HASH);
+	ctl_free(&ctl);
+	OPENSSL_free(der);
+
+	sh.attrs = A_EMPTY;
+	sh.id_len = 16;
+	der = build(&sh, &len);
+	assert_non_null(find(der, len, (const unsigned char *)"\x30\x14\x04\x10", 4));
+	assert_int_equal(ctl_parse(der, (size_t)len, &ctl, NULL, 0), CTL_OK);
+	assert_int_equal(ctl.entries[2].id_len, 16);
+	ctl_free(&ctl);
+	OPENSSL_free(der);
+}
+
+/* Pin rules: attribute values are INTEGERs, not OCTET STRINGs; none is refused. */
+static void
+attribute_values_of_any_type(void **state)
+{
+	static const unsigned char attr_int[] = { 0x31, 0x04, 0x02, 0x02, 0x01, 0x2C };
+	struct shape sh;
+	struct ctl ctl;
+	unsigned char *der, *at;
+	char detail[160];
+	int len;
+
+	(void)state;
+	memset(&sh, 0, sizeof(sh));
+	sh.n = 2;
+	sh.attrs = A_INTEGER;
+	der = build(&sh, &len);
+	assert_int_equal(ctl_parse(der, (size_t)len, &ctl, NULL, 0), CTL_OK);
+	assert_int_equal(ctl.n_entries, 2);
+	assert_null(ctl.entries[0].friendly_name);
+	ctl_free(&ctl);
+
+	/* a value's length past the end of its SET: bounded, refused */
+	at = find(der, len, attr_int, sizeof(attr_int));
+	assert_non_null(at);
+	at[3] = 0x05;
+	assert_int_equal(ctl_parse(der, (size_t)len, &ctl, detail, sizeof(detail)),
+	    CTL_ERR_FIELD);
+	assert_non_null(strstr(detail, "CTL entry"));
+	assert_null(ctl.entries);
+	OPENSSL_free(der);
+
+	/* the friendly-name OID with a value that is not an OCTET STRING: no name */
+	sh.attrs = A_FRIENDLY_INT;
+	der = build(&sh, &len);
+	assert_int_equal(ctl_parse(der, (size_t)len, &ctl, NULL, 0), CTL_OK);
+	assert_null(ctl.entries[1].friendly_name);
+	ctl_free(&ctl);
+	OPENSSL_free(der);
+}
+
+/* Pin rules name entries by DNS name, up to 253 bytes; the bound is 255. */
+static void
+long_identifiers_and_their_bound(void **state)
+{
+	static const int ok_lens[] = { 64, 65, 200, 253, CTL_ENTRY_ID_MAX };
+	unsigned char id[CTL_ENTRY_ID_MAX + 1];
+	struct shape sh;
+	struct ctl ctl;
+	unsigned char *der;
+	char detail[160], text[CTL_ENTRY_ID_STRLEN];
+	size_t i;
+	int len;
+
+	(void)state;
+	memset(id, 'a', sizeof(id));
+	id[0] = '.';
+	memset(&sh, 0, sizeof(sh));
+	sh.usage = OID_PIN_RULES_CTL;
+	sh.subject_alg = OID_PIN_RULES_DOMAIN_NAME;
+	sh.n = 1;
+	sh.attrs = A_INTEGER;
+	sh.id = id;
+	for (i = 0; i < sizeof(ok_lens) / sizeof(ok_lens[0]); i++) {
+		sh.id_len = ok_lens[i];
+		der = build(&sh, &len);
+		assert_int_equal(ctl_parse(der, (size_t)len, &ctl, NULL, 0), CTL_OK);
+		assert_int_equal(ctl.entries[0].id_len, (size_t)sh.id_len);
+		assert_true(ctl.entries[0].id_is_text);
+		assert_int_equal(strlen(ctl_entry_id_text(&ctl.entries[0], text,
+		    sizeof(text))), (size_t)sh.id_len);
+		ctl_free(&ctl);
+		OPENSSL_free(der);
+	}
+
+	sh.id_len = CTL_ENTRY_ID_MAX + 1;
+	der = build(&sh, &len);
+	assert_int_equal(ctl_parse(der, (size_t)len, &ctl, detail, sizeof(detail)),
+	    CTL_ERR_FIELD);
+	assert_non_null(strstr(detail, "subjectIdentifier is 256 bytes"));
+	OPENSSL_free(der);
+
+	sh.id_len = 0;
+	der = build(&sh, &len);
+	assert_int_equal(ctl_parse(der, (size_t)len, &ctl, detail, sizeof(detail)),
+	    CTL_ERR_FIELD);
+	OPENSSL_free(der);
+}
+
+/* Text only for a DNS-name list, and only when every byte is printable ASCII. */
+static void
+which_identifiers_are_text(void **state)
+{
+	static const unsigned char name[] = ".files.1drv.com";
+	static const unsigned char odd[] = { 'a', '.', 'b', 0x00 };
+	static const unsigned char spaced[] = { 'a', ' ', 'b' };
+	struct shape sh;
+	struct ctl ctl;
+	unsigned char *der;
+	char text[CTL_ENTRY_ID_STRLEN];
+	int len;
+
+	(void)state;
+	memset(&sh, 0, sizeof(sh));
+	sh.usage = OID_PIN_RULES_CTL;
+	sh.subject_alg = OID_PIN_RULES_DOMAIN_NAME;
+	sh.n = 1;
+	sh.attrs = A_INTEGER;
+	sh.id = name;
+	sh.id_len = (int)sizeof(name) - 1;
+	der = build(&sh, &len);
+	assert_int_equal(ctl_parse(der, (size_t)len, &ctl, NULL, 0), CTL_OK);
+	assert_true(ctl.entries[0].id_is_text);
+	assert_string_equal(ctl_entry_id_text(&ctl.entries[0], text, sizeof(text)),
+	    ".files.1drv.com");
+	ctl_free(&ctl);
+	OPENSSL_free(der);
+
+	/* a NUL or a space: hex */
+	sh.id = odd;
+	sh.id_len = sizeof(odd);
+	der = build(&sh, &len);
+	assert_int_equal(ctl_parse(der, (size_t)len, &ctl, NULL, 0), CTL_OK);
+	assert_false(ctl.entries[0].id_is_text);
+	assert_string_equal(ctl_entry_id_text(&ctl.entries[0], text, sizeof(text)),
+	    "612E6200");
+	ctl_free(&ctl);
+	OPENSSL_free(der);
+	sh.id = spaced;
+	sh.id_len = sizeof(spaced);
+	der = build(&sh, &len);
+	assert_int_equal(ctl_parse(der, (size_t)len, &ctl, NULL, 0), CTL_OK);
+	assert_false(ctl.entries[0].id_is_text);
+	ctl_free(&ctl);
+	OPENSSL_free(der);
+
+	/* printable bytes in a hash list stay hex */
+	sh.subject_alg = NULL;
+	sh.id = name;
+	sh.id_len = (int)sizeof(name) - 1;
+	der = build(&sh, &len);
+	assert_int_equal(ctl_parse(der, (size_t)len, &ctl, NULL, 0), CTL_OK);
+	assert_false(ctl.entries[0].id_is_text);
+	assert_string_equal(ctl_entry_id_text(&ctl.entries[0], text, sizeof(text)),
+	    "2E66696C65732E316472762E636F6D");
+	ctl_free(&ctl);
+	OPENSSL_free(der);
+}
+
+/*
+ * The pin-rules CTL's other fields: listIdentifier (an OCTET STRING holding
+ * UTF-16LE), a bare 8-byte FILETIME sequence, nextUpdate, and ctlExtensions
+ * of which one is critical (counted, not refused).
+ */
+static void
+list_id_next_update_and_critical_extensions(void **state)
+{
+	static const unsigned char lid[] = {
+		'P', 0, 'i', 0, 'n', 0, 'R', 0, 'u', 0, 'l', 0, 'e', 0, 's', 0,
+	};
+	static const unsigned char ft[] = { 0x01, 0xD6, 0xCF, 0x3F, 0x5A, 0xE9, 0xDD, 0xB8 };
+	struct shape sh;
+	struct ctl ctl;
+	unsigned char *der;
+	int len;
+
+	(void)state;
+	memset(&sh, 0, sizeof(sh));
+	sh.usage = OID_PIN_RULES_CTL;
+	sh.subject_alg = OID_PIN_RULES_DOMAIN_NAME;
+	sh.seq = ft;
+	sh.seq_len = sizeof(ft);
+	sh.n = 1;
+	sh.attrs = A_INTEGER;
+	sh.list_id = lid;
+	sh.list_id_len = sizeof(lid);
+	sh.next_update = 1;
+	sh.extensions = 1;
+	der = build(&sh, &len);
+	assert_int_equal(ctl_parse(der, (size_t)len, &ctl, NULL, 0), CTL_OK);
+	assert_true(ctl_has_usage(&ctl, OID_PIN_RULES_CTL));
+	assert_true(ctl.has_list_id);
+	assert_int_equal(ctl.list_id_len, sizeof(lid));
+	assert_memory_equal(ctl.list_id, lid, sizeof(lid));
+	assert_string_equal(ctl.sequence, "01D6CF3F5AE9DDB8");
+	assert_int_equal(ctl.this_update, 1715703798);
+	assert_int_equal(ctl.next_update, 1715703798 + 365 * 86400);
+	assert_int_equal(ctl.n_extensions, 2);
+	assert_int_equal(ctl.n_critical_extensions, 1);
+	ctl_free(&ctl);
+	OPENSSL_free(der);
+}
+
 int
 main(void)
 {
@@ -194,6 +553,11 @@ main(void)
 		cmocka_unit_test(every_truncation_fails_cleanly),
 		cmocka_unit_test(refuses_trailing_bytes_and_garbage),
 		cmocka_unit_test(refuses_bad_sequence_numbers),
+		cmocka_unit_test(absent_and_empty_attribute_sets),
+		cmocka_unit_test(attribute_values_of_any_type),
+		cmocka_unit_test(long_identifiers_and_their_bound),
+		cmocka_unit_test(which_identifiers_are_text),
+		cmocka_unit_test(list_id_next_update_and_critical_extensions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,23 +11,34 @@
 
 #include "verify/anchors.h"
 
-/* The roots that sign Microsoft's trust lists (PROTOCOL.md, "Roots"). */
+/*
+ * The roots that sign Microsoft's trust lists (PROTOCOL.md, "Roots"), by
+ * SHA-256, with the SHA-1 the upstream serves each under (<SHA1>.crt), so a
+ * mirror with no anchors directory can fetch them and keep only the bytes
+ * that match the pin.
+ */
 static const struct {
 	const char *hex;
+	const char *sha1;
 	const char *name;
 } builtin_pins[] = {
 	{ "F38406E540D7A9D90CB4A9479299640FFB6DF9E224ECC7A01C0D9558D8DAD77D",
+	  "A43489159A520F0D93D032CCAF37E7FE20A8B419",
 	  "Microsoft Root Authority (1997)" },
 	{ "885DE64C340E3EA70658F01E1145F957FCDA27AABEEA1AB9FAA9FDB0102D4077",
+	  "CDD4EEAE6000AC7F40C3802C171E30148030C072",
 	  "Microsoft Root Certificate Authority (2001)" },
 	{ "DF545BF919A2439C36983B54CDFC903DFA4F37D3996D8D84B4C31EEC6F3C163E",
+	  "3B1EFD3A66EA28B16697394703A72CA340A05BD5",
 	  "Microsoft Root Certificate Authority 2010" },
 	{ "847DF6A78497943F27FC72EB93F9A637320A02B561D0A91B09E87A7807ED7C61",
+	  "8F43288AD272F3103B6FB1428485EA3014C0BCFE",
 	  "Microsoft Root Certificate Authority 2011" },
 };
 
+/* Hex (colons and spaces allowed) to exactly n bytes. */
 static int
-parse_pin(const char *hex, unsigned char out[32])
+parse_hex(const char *hex, unsigned char *out, size_t want)
 {
 	size_t n = 0;
 	int hi = -1;
@@ -45,22 +56,24 @@ parse_pin(const char *hex, unsigned char out[32])
 			hi = v;
 			continue;
 		}
-		if (n == 32)
+		if (n == want)
 			return 0;
 		out[n++] = (unsigned char)(hi << 4 | v);
 		hi = -1;
 	}
-	return n == 32 && hi < 0;
+	return n == want && hi < 0;
 }
 
 static enum anchors_err
-add_pin(struct anchors *a, const char *hex, const char *name)
+add_pin(struct anchors *a, const char *hex, const char *sha1, const char *name)
 {
 	struct anchor_pin pin;
 	size_t i;
 
-	if (!parse_pin(hex, pin.sha256))
+	memset(&pin, 0, sizeof(pin));
+	if (!parse_hex(hex, pin.sha256, 32))
 		return ANCHORS_ERR_PIN;
+	pin.has_sha1 = sha1 != NULL && parse_hex(sha1, pin.sha1, 20);
 	for (i = 0; i < a->n_pins; i++)
 		if (memcmp(a->pins[i].sha256, pin.sha256, 32) == 0)
 			return ANCHORS_OK;
@@ -80,14 +93,14 @@ anchors_init(struct anchors *a)
 	if ((a->certs = sk_X509_new_null()) == NULL)
 		return ANCHORS_ERR_NOMEM;
 	for (i = 0; i < sizeof(builtin_pins) / sizeof(builtin_pins[0]); i++)
-		add_pin(a, builtin_pins[i].hex, builtin_pins[i].name);
+		add_pin(a, builtin_pins[i].hex, builtin_pins[i].sha1, builtin_pins[i].name);
 	return ANCHORS_OK;
 }
 
 enum anchors_err
 anchors_add_pin(struct anchors *a, const char *hex)
 {
-	return add_pin(a, hex, "operator pin");
+	return add_pin(a, hex, NULL, "operator pin");
 }
 
 static int
@@ -178,6 +191,19 @@ out:
 	if (added != NULL)
 		*added = n;
 	return rc;
+}
+
+int
+anchors_pin_kept(const struct anchors *a, size_t i)
+{
+	unsigned char fp[32];
+	int k;
+
+	for (k = 0; i < a->n_pins && k < sk_X509_num(a->certs); k++)
+		if (cert_sha256(sk_X509_value(a->certs, k), fp) &&
+		    memcmp(fp, a->pins[i].sha256, 32) == 0)
+			return 1;
+	return 0;
 }
 
 void

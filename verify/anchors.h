@@ -19,6 +19,8 @@
 struct anchor_pin {
 	unsigned char sha256[32];
 	const char *name;	/* for messages; "operator pin" for added ones */
+	int has_sha1;		/* built-in pins: the name the upstream serves it under */
+	unsigned char sha1[20];
 };
 
 struct anchors {
@@ -52,6 +54,9 @@ enum anchors_err anchors_offer(struct anchors *a, const unsigned char *buf,
 
 /* Is this certificate one of the kept anchors (same DER)? */
 int anchors_contains(const struct anchors *a, X509 *cert);
+
+/* Does a kept certificate match pins[i]? */
+int anchors_pin_kept(const struct anchors *a, size_t i);
 
 void anchors_free(struct anchors *a);
 

@@ -5,7 +5,6 @@
  * memory: "in" is the CAB being read, "out" the buffer the member is written
  * to. Any other name fails to open, so a hostile CAB cannot reach the disk.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include <mspack.h>
 
 #include "verify/cab.h"
+#include "verify/verdict.h"
 
 struct memfile {
 	int writable;
@@ -138,6 +138,9 @@ mem_tell(struct mspack_file *file)
 	return f->writable ? (off_t)f->out_len : (off_t)f->pos;
 }
 
+static void mem_message(struct mspack_file *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 mem_message(struct mspack_file *file, const char *fmt, ...)
 {
@@ -163,18 +166,6 @@ static void
 mem_copy(void *src, void *dst, size_t bytes)
 {
 	memcpy(dst, src, bytes);
-}
-
-static void
-set_detail(char *detail, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (detail == NULL || len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(detail, len, fmt, ap);
-	va_end(ap);
 }
 
 int
@@ -214,12 +205,12 @@ cab_unpack(const unsigned char *buf, size_t len, const char *want_name,
 	ms.out.out_max = max;
 
 	if (!cab_is_cab(buf, len)) {
-		set_detail(detail, detail_len, "not a CAB file (no MSCF signature)");
+		vfy_detail(detail, detail_len, "not a CAB file (no MSCF signature)");
 		goto out;
 	}
 	if ((d = mspack_create_cab_decompressor(&ms.sys)) == NULL) {
 		rc = CAB_ERR_NOMEM;
-		set_detail(detail, detail_len, "cannot create a CAB decompressor");
+		vfy_detail(detail, detail_len, "cannot create a CAB decompressor");
 		goto out;
 	}
 	/* A damaged block is an error, not something to salvage. */
@@ -227,52 +218,52 @@ cab_unpack(const unsigned char *buf, size_t len, const char *want_name,
 	d->set_param(d, MSCABD_PARAM_FIXMSZIP, 0);
 	d->set_param(d, MSCABD_PARAM_DECOMPBUF, 65536);
 	if ((cab = d->open(d, "in")) == NULL) {
-		set_detail(detail, detail_len, "CAB header is malformed (libmspack error %d)",
+		vfy_detail(detail, detail_len, "CAB header is malformed (libmspack error %d)",
 		    d->last_error(d));
 		goto out;
 	}
 	if (cab->next != NULL || cab->prevcab != NULL || cab->nextcab != NULL ||
 	    (cab->flags & (MSCAB_HDR_PREVCAB | MSCAB_HDR_NEXTCAB))) {
-		set_detail(detail, detail_len, "CAB is part of a multi-cabinet set");
+		vfy_detail(detail, detail_len, "CAB is part of a multi-cabinet set");
 		goto out;
 	}
 	f = cab->files;
 	if (f == NULL || f->next != NULL) {
 		rc = CAB_ERR_MEMBERS;
-		set_detail(detail, detail_len, "CAB must hold exactly one member, it holds %s",
+		vfy_detail(detail, detail_len, "CAB must hold exactly one member, it holds %s",
 		    f == NULL ? "none" : "more than one");
 		goto out;
 	}
 	if (want_name != NULL && strcasecmp(f->filename, want_name) != 0) {
 		rc = CAB_ERR_NAME;
-		set_detail(detail, detail_len, "CAB member is named '%.64s', expected '%s'",
+		vfy_detail(detail, detail_len, "CAB member is named '%.64s', expected '%s'",
 		    f->filename, want_name);
 		goto out;
 	}
 	if (f->length > max) {
 		rc = CAB_ERR_TOO_LARGE;
-		set_detail(detail, detail_len, "CAB member is %u bytes, more than the %zu-byte limit",
+		vfy_detail(detail, detail_len, "CAB member is %u bytes, more than the %zu-byte limit",
 		    f->length, max);
 		goto out;
 	}
 	/* The header's size is within max: allocate once rather than grow. */
 	if (f->length > 0 && (ms.out.out = malloc(f->length)) == NULL) {
 		rc = CAB_ERR_NOMEM;
-		set_detail(detail, detail_len, "out of memory for a %u-byte member", f->length);
+		vfy_detail(detail, detail_len, "out of memory for a %u-byte member", f->length);
 		goto out;
 	}
 	ms.out.out_cap = f->length;
 	if ((err = d->extract(d, f, "out")) != MSPACK_ERR_OK) {
 		if (ms.out.overflow) {
 			rc = CAB_ERR_TOO_LARGE;
-			set_detail(detail, detail_len, "CAB member unpacks to more than %zu bytes", max);
+			vfy_detail(detail, detail_len, "CAB member unpacks to more than %zu bytes", max);
 		} else {
-			set_detail(detail, detail_len, "CAB data is damaged (libmspack error %d)", err);
+			vfy_detail(detail, detail_len, "CAB data is damaged (libmspack error %d)", err);
 		}
 		goto out;
 	}
 	if (ms.out.out_len != f->length) {
-		set_detail(detail, detail_len, "CAB member unpacked to %zu bytes, header says %u",
+		vfy_detail(detail, detail_len, "CAB member unpacked to %zu bytes, header says %u",
 		    ms.out.out_len, f->length);
 		goto out;
 	}

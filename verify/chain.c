@@ -1,28 +1,17 @@
 /*
  * chain.c - signer chain to pinned anchors, with OpenSSL's X509_verify_cert().
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include "verify/chain.h"
 #include "verify/isotime.h"
-
-static void
-set_detail(char *detail, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (detail == NULL || len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(detail, len, fmt, ap);
-	va_end(ap);
-}
 
 char *
 chain_subject(X509 *cert)
@@ -57,15 +46,15 @@ verify_cb(int ok, X509_STORE_CTX *ctx)
 	int err;
 
 	if (ok)
-		return ok;
+		return 1;
 	err = X509_STORE_CTX_get_error(ctx);
 	if (err != X509_V_ERR_INVALID_CA && err != X509_V_ERR_KEYUSAGE_NO_CERTSIGN)
-		return ok;
+		return 0;
 	anchors = X509_STORE_CTX_get_app_data(ctx);
 	cert = X509_STORE_CTX_get_current_cert(ctx);
 	if (anchors == NULL || cert == NULL || !anchors_contains(anchors, cert) ||
 	    X509_get_ext_by_NID(cert, NID_basic_constraints, -1) >= 0)
-		return ok;
+		return 0;
 	return 1;
 }
 
@@ -93,6 +82,48 @@ window(STACK_OF(X509) *certs, struct chain *out)
 		}
 	}
 	return 1;
+}
+
+/*
+ * The chain ends at top, not a pinned anchor. Microsoft may move list
+ * signing to a new root: say which one, by SHA-256, and the config line
+ * that would trust it, so an operator can check it and decide.
+ */
+static enum vfy_reason
+untrusted_root(X509 *top, struct chain *out, char *detail, size_t detail_len)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	char fp[2 * sizeof(out->untrusted_root_sha256) + 1];
+	unsigned int len;
+	size_t i;
+	char *s;
+
+	/* Not self-signed: an issuer is missing rather than untrusted. */
+	if (X509_check_issued(top, top) != X509_V_OK) {
+		s = chain_subject(top);
+		vfy_detail(detail, detail_len,
+		    "the chain ends at '%s', which is not a pinned anchor",
+		    s ? s : "?");
+		free(s);
+		return VFY_UNTRUSTED_ROOT;
+	}
+	if ((out->untrusted_root = chain_subject(top)) == NULL ||
+	    !X509_digest(top, EVP_sha256(), out->untrusted_root_sha256, &len) ||
+	    len != sizeof(out->untrusted_root_sha256)) {
+		vfy_detail(detail, detail_len, "out of memory naming the chain's root");
+		return VFY_INTERNAL;
+	}
+	for (i = 0; i < sizeof(out->untrusted_root_sha256); i++) {
+		fp[2 * i] = digits[out->untrusted_root_sha256[i] >> 4];
+		fp[2 * i + 1] = digits[out->untrusted_root_sha256[i] & 15];
+	}
+	fp[2 * i] = '\0';
+	/* The pin line before the subject: a record that truncates keeps it. */
+	vfy_detail(detail, detail_len,
+	    "the chain ends at a root that is not a pinned anchor; to trust it, add "
+	    "'anchor_pin = %s' (its SHA-256) to ctlmirror.conf and its certificate "
+	    "to the anchors directory; the root is '%s'", fp, out->untrusted_root);
+	return VFY_UNTRUSTED_ROOT;
 }
 
 enum vfy_reason
@@ -136,30 +167,23 @@ chain_build(X509 *leaf, STACK_OF(X509) *untrusted,
 	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
 	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
 	case X509_V_ERR_CERT_UNTRUSTED:
-	case X509_V_ERR_CERT_REJECTED: {
-		char *s = chain_subject(top);
-
-		set_detail(detail, detail_len,
-		    "the chain ends at '%s', which is not a pinned anchor",
-		    s ? s : "?");
-		free(s);
-		rc = VFY_UNTRUSTED_ROOT;
+	case X509_V_ERR_CERT_REJECTED:
+		rc = untrusted_root(top, out, detail, detail_len);
 		break;
-	}
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
 	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE: {
 		char issuer[256];
 
 		X509_NAME_oneline(X509_get_issuer_name(top), issuer, sizeof(issuer));
-		set_detail(detail, detail_len,
+		vfy_detail(detail, detail_len,
 		    "no chain to a pinned anchor: the issuer '%s' is neither in the file nor among the anchors",
 		    issuer);
 		rc = VFY_NO_CHAIN;
 		break;
 	}
 	default:
-		set_detail(detail, detail_len, "no valid chain to a pinned anchor: %s",
+		vfy_detail(detail, detail_len, "no valid chain to a pinned anchor: %s",
 		    X509_verify_cert_error_string(err));
 		rc = VFY_NO_CHAIN;
 		break;
@@ -168,7 +192,7 @@ out:
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(store);
 	ERR_clear_error();
-	if (rc != VFY_OK)
+	if (rc != VFY_OK && rc != VFY_UNTRUSTED_ROOT)
 		chain_free(out);
 	return rc;
 }
@@ -182,7 +206,7 @@ chain_check_time(const struct chain *c, time_t at, const char **culprit,
 	if (culprit != NULL)
 		*culprit = NULL;
 	if (at < c->valid_from) {
-		set_detail(detail, detail_len,
+		vfy_detail(detail, detail_len,
 		    "certificate '%s' is not valid until %s (checked at %s)",
 		    c->from_subject ? c->from_subject : "?",
 		    isotime_format(c->valid_from, t1, sizeof(t1)),
@@ -192,7 +216,7 @@ chain_check_time(const struct chain *c, time_t at, const char **culprit,
 		return VFY_NOT_YET_VALID;
 	}
 	if (at > c->valid_to) {
-		set_detail(detail, detail_len,
+		vfy_detail(detail, detail_len,
 		    "certificate '%s' expired at %s (checked at %s)",
 		    c->to_subject ? c->to_subject : "?",
 		    isotime_format(c->valid_to, t1, sizeof(t1)),
@@ -207,6 +231,7 @@ chain_check_time(const struct chain *c, time_t at, const char **culprit,
 void
 chain_free(struct chain *c)
 {
+	free(c->untrusted_root);
 	free(c->root);
 	free(c->from_subject);
 	free(c->to_subject);

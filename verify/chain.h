@@ -23,6 +23,10 @@ struct chain {
 	char *root;		/* RFC 2253 subject of the anchor */
 	char *from_subject;	/* the certificate whose notBefore is valid_from */
 	char *to_subject;	/* the certificate whose notAfter is valid_to */
+
+	/* VFY_UNTRUSTED_ROOT: the self-signed certificate the chain ends at. */
+	char *untrusted_root;	/* its RFC 2253 subject, or NULL */
+	unsigned char untrusted_root_sha256[32];
 };
 
 /*
@@ -30,7 +34,10 @@ struct chain {
  * the anchors. Returns VFY_OK and fills *out (release with chain_free()),
  * VFY_NO_CHAIN (an issuer is missing, or a certificate in the chain is not a
  * usable CA or its signature fails) or VFY_UNTRUSTED_ROOT (the chain ends at
- * a self-signed certificate that is not a pinned anchor).
+ * a self-signed certificate that is not a pinned anchor). For
+ * VFY_UNTRUSTED_ROOT, untrusted_root and its SHA-256 name that certificate
+ * and detail says how to pin it ("anchor_pin = <64 upper-case hex>"); the
+ * other fields stay zero. Release *out with chain_free() whatever the result.
  */
 enum vfy_reason chain_build(X509 *leaf, STACK_OF(X509) *untrusted,
     const struct anchors *anchors, struct chain *out, char *detail,

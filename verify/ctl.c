@@ -10,6 +10,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/x509.h>
 
 #include "verify/ctl.h"
 #include "verify/ctl_asn1.h"
@@ -72,13 +73,6 @@ IMPLEMENT_ASN1_FUNCTIONS(CTL_RAW)
 /* Upper bound on entries: Microsoft's lists hold a few hundred. */
 #define CTL_MAX_ENTRIES 100000
 
-static void
-set_detail(char *detail, size_t len, const char *msg)
-{
-	if (detail != NULL && len > 0)
-		snprintf(detail, len, "%s", msg);
-}
-
 /* UTF-16LE, NUL-terminated, to UTF-8 (BMP plus surrogate pairs). */
 static char *
 utf16le_to_utf8(const unsigned char *p, size_t len)
@@ -137,64 +131,121 @@ tlv(const unsigned char **p, const unsigned char *end, int want_tag,
 	if (q >= end)
 		return 0;
 	ret = ASN1_get_object(&q, clen, &tag, &xclass, end - q);
+	/* DER: definite lengths; SEQUENCE and SET constructed, the rest primitive. */
 	if ((ret & 0x80) || ret == 0x21 || xclass != V_ASN1_UNIVERSAL ||
-	    tag != want_tag)
+	    tag != want_tag ||
+	    !(ret & V_ASN1_CONSTRUCTED) != !(tag == V_ASN1_SEQUENCE || tag == V_ASN1_SET))
 		return 0;
 	*c = q;
 	*p = q + *clen;
 	return 1;
 }
 
+/* Whether p..end holds zero or more complete DER elements of any tag (definite lengths). */
+static int
+well_formed(const unsigned char *p, const unsigned char *end)
+{
+	while (p < end) {
+		const unsigned char *q = p;
+		long len;
+		int tag, xclass, ret;
+
+		ret = ASN1_get_object(&q, &len, &tag, &xclass, end - p);
+		if ((ret & 0x80) || ret == 0x21)
+			return 0;
+		p = q + len;
+	}
+	return 1;
+}
+
+/* A DNS name as pin rules give it: printable ASCII, no space. */
+static int
+is_name(const unsigned char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] < 0x21 || p[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
 /*
  * TrustedSubject ::= SEQUENCE { subjectIdentifier OCTET STRING,
  *   subjectAttributes SET OF SEQUENCE { type OID, values SET OF ANY } OPTIONAL }
- * fn is the DER contents of the friendly-name OID.
+ * fn is the DER contents of the friendly-name OID; names says the CTL's
+ * subjectAlgorithm names entries by DNS name. The SET may be absent
+ * (disallowed) and values may be of any type (pin rules: INTEGER): each is
+ * only checked to lie within its SET, except a friendly name's OCTET STRING.
  */
-static int
+static enum ctl_err
 read_entry(const ASN1_TYPE *t, const unsigned char *fn, size_t fn_len,
-    struct ctl_entry *out)
+    int names, struct ctl_entry *out, char *detail, size_t detail_len)
 {
 	const unsigned char *p, *end, *c, *attrs, *attrs_end;
 	long clen;
+	enum ctl_err rc = CTL_ERR_FIELD;
+	int shape_ok = 0;	/* the entry's DER is as above */
 
 	if (t->type != V_ASN1_SEQUENCE)
-		return 0;
+		goto out;
 	p = t->value.sequence->data;
 	end = p + t->value.sequence->length;
-	if (!EVP_Digest(p, (size_t)(end - p), out->der_sha256, NULL, EVP_sha256(), NULL))
-		return 0;
+	if (!EVP_Digest(p, (size_t)(end - p), out->der_sha256, NULL, EVP_sha256(), NULL)) {
+		rc = CTL_ERR_NOMEM;
+		goto out;
+	}
 	if (!tlv(&p, end, V_ASN1_SEQUENCE, &c, &clen) || p != end)
-		return 0;
+		goto out;
 	p = c;
 	end = c + clen;
-	if (!tlv(&p, end, V_ASN1_OCTET_STRING, &c, &clen) || clen <= 0 ||
-	    (size_t)clen > sizeof(out->id))
-		return 0;
+	if (!tlv(&p, end, V_ASN1_OCTET_STRING, &c, &clen))
+		goto out;
+	shape_ok = 1;
+	if (clen <= 0 || (size_t)clen > sizeof(out->id)) {
+		vfy_detail(detail, detail_len,
+		    "a CTL entry's subjectIdentifier is %ld bytes, not 1 to %d",
+		    clen, CTL_ENTRY_ID_MAX);
+		goto out;
+	}
 	memcpy(out->id, c, (size_t)clen);
 	out->id_len = (size_t)clen;
-	if (p == end)
-		return 1;
+	out->id_is_text = names && is_name(out->id, out->id_len);
+	if (p == end) {
+		rc = CTL_OK;
+		goto out;
+	}
+	shape_ok = 0;
 	if (!tlv(&p, end, V_ASN1_SET, &attrs, &clen) || p != end)
-		return 0;
+		goto out;
 	attrs_end = attrs + clen;
 	while (attrs < attrs_end) {
 		const unsigned char *a, *a_end, *oid, *vals, *v;
 		long oid_len, vals_len, v_len;
 
 		if (!tlv(&attrs, attrs_end, V_ASN1_SEQUENCE, &a, &clen))
-			return 0;
+			goto out;
 		a_end = a + clen;
 		if (!tlv(&a, a_end, V_ASN1_OBJECT, &oid, &oid_len) ||
-		    !tlv(&a, a_end, V_ASN1_SET, &vals, &vals_len) || a != a_end)
-			return 0;
+		    !tlv(&a, a_end, V_ASN1_SET, &vals, &vals_len) || a != a_end ||
+		    !well_formed(vals, vals + vals_len))
+			goto out;
 		if (out->friendly_name != NULL || (size_t)oid_len != fn_len ||
 		    memcmp(oid, fn, fn_len) != 0)
 			continue;
 		if (tlv(&vals, vals + vals_len, V_ASN1_OCTET_STRING, &v, &v_len) &&
-		    (out->friendly_name = utf16le_to_utf8(v, (size_t)v_len)) == NULL)
-			return 0;
+		    (out->friendly_name = utf16le_to_utf8(v, (size_t)v_len)) == NULL) {
+			rc = CTL_ERR_NOMEM;
+			goto out;
+		}
 	}
-	return 1;
+	shape_ok = 1;
+	rc = CTL_OK;
+out:
+	if (rc == CTL_ERR_FIELD && !shape_ok)
+		vfy_detail(detail, detail_len,
+		    "a CTL entry is not a SEQUENCE of a subjectIdentifier and an optional SET of attributes");
+	return rc;
 }
 
 enum ctl_err
@@ -205,21 +256,21 @@ ctl_parse(const unsigned char *der, size_t len, struct ctl *out, char *detail,
 	CTL_RAW *c = NULL;
 	ASN1_OBJECT *fn = NULL;
 	enum ctl_err rc = CTL_ERR_DECODE;
-	int i, n;
+	int i, n, names;
 
 	memset(out, 0, sizeof(*out));
 	if (len > LONG_MAX) {
-		set_detail(detail, detail_len, "CTL too large");
+		vfy_detail(detail, detail_len, "CTL too large");
 		return CTL_ERR_FIELD;
 	}
 	c = d2i_CTL_RAW(NULL, &p, (long)len);
 	if (c == NULL) {
-		set_detail(detail, detail_len,
+		vfy_detail(detail, detail_len,
 		    "content is not a DER CertificateTrustList");
 		goto out;
 	}
 	if (p != der + len) {
-		set_detail(detail, detail_len,
+		vfy_detail(detail, detail_len,
 		    "trailing bytes after the CertificateTrustList");
 		goto out;
 	}
@@ -228,7 +279,7 @@ ctl_parse(const unsigned char *der, size_t len, struct ctl *out, char *detail,
 		int64_t v;
 
 		if (!ASN1_INTEGER_get_int64(&v, c->version) || v < 0 || v > 255) {
-			set_detail(detail, detail_len, "CTL version out of range");
+			vfy_detail(detail, detail_len, "CTL version out of range");
 			goto out;
 		}
 		out->version = (long)v;
@@ -236,7 +287,7 @@ ctl_parse(const unsigned char *der, size_t len, struct ctl *out, char *detail,
 
 	n = sk_ASN1_OBJECT_num(c->subject_usage);
 	if (n <= 0 || n > CTL_MAX_USAGES) {
-		set_detail(detail, detail_len,
+		vfy_detail(detail, detail_len,
 		    "CTL subjectUsage is empty or too long");
 		goto out;
 	}
@@ -247,7 +298,7 @@ ctl_parse(const unsigned char *der, size_t len, struct ctl *out, char *detail,
 
 	if (c->list_id != NULL) {
 		if ((size_t)c->list_id->length > sizeof(out->list_id)) {
-			set_detail(detail, detail_len,
+			vfy_detail(detail, detail_len,
 			    "CTL listIdentifier is too long");
 			goto out;
 		}
@@ -261,7 +312,7 @@ ctl_parse(const unsigned char *der, size_t len, struct ctl *out, char *detail,
 		if (c->sequence->length <= 0 ||
 		    (size_t)c->sequence->length * 2 >= sizeof(out->sequence) ||
 		    (c->sequence->type & V_ASN1_NEG)) {
-			set_detail(detail, detail_len,
+			vfy_detail(detail, detail_len,
 			    "CTL sequenceNumber is negative, empty or too long");
 			goto out;
 		}
@@ -271,20 +322,22 @@ ctl_parse(const unsigned char *der, size_t len, struct ctl *out, char *detail,
 	}
 
 	if (!isotime_from_asn1(c->this_update, &out->this_update)) {
-		set_detail(detail, detail_len, "CTL thisUpdate is not a valid time");
+		vfy_detail(detail, detail_len, "CTL thisUpdate is not a valid time");
 		goto out;
 	}
 	if (c->next_update != NULL &&
 	    !isotime_from_asn1(c->next_update, &out->next_update)) {
-		set_detail(detail, detail_len, "CTL nextUpdate is not a valid time");
+		vfy_detail(detail, detail_len, "CTL nextUpdate is not a valid time");
 		goto out;
 	}
 	OBJ_obj2txt(out->subject_alg, sizeof(out->subject_alg),
 	    c->subject_alg->algorithm, 1);
 
+	names = strcmp(out->subject_alg, OID_PIN_RULES_DOMAIN_NAME) == 0;
+
 	n = sk_ASN1_TYPE_num(c->entries);
 	if (n > CTL_MAX_ENTRIES) {
-		set_detail(detail, detail_len, "CTL has too many entries");
+		vfy_detail(detail, detail_len, "CTL has too many entries");
 		goto out;
 	}
 	if (n > 0) {
@@ -292,18 +345,20 @@ ctl_parse(const unsigned char *der, size_t len, struct ctl *out, char *detail,
 		if ((out->entries = calloc((size_t)n, sizeof(*out->entries))) == NULL ||
 		    (fn = OBJ_txt2obj(OID_FRIENDLY_NAME, 1)) == NULL)
 			goto out;
-		rc = CTL_ERR_FIELD;
 		out->n_entries = (size_t)n;
 		for (i = 0; i < n; i++) {
-			if (!read_entry(sk_ASN1_TYPE_value(c->entries, i),
-			    OBJ_get0_data(fn), OBJ_length(fn), &out->entries[i])) {
-				set_detail(detail, detail_len,
-				    "a CTL entry is malformed, or its subjectIdentifier is empty or oversized");
+			rc = read_entry(sk_ASN1_TYPE_value(c->entries, i),
+			    OBJ_get0_data(fn), OBJ_length(fn), names,
+			    &out->entries[i], detail, detail_len);
+			if (rc != CTL_OK)
 				goto out;
-			}
 		}
 	}
+	/* Counted only; a critical one is not refused (see struct ctl). */
 	n = sk_X509_EXTENSION_num(c->extensions);
+	for (i = 0; i < n; i++)
+		if (X509_EXTENSION_get_critical(sk_X509_EXTENSION_value(c->extensions, i)))
+			out->n_critical_extensions++;
 	out->n_extensions = n > 0 ? (size_t)n : 0;
 	rc = CTL_OK;
 out:

@@ -1,7 +1,6 @@
 /*
  * pkcs7.c - SignedData checks done by hand (see pkcs7.h for why).
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,18 +11,6 @@
 #include "verify/ctl.h"
 #include "verify/isotime.h"
 #include "verify/pkcs7.h"
-
-static void
-set_detail(char *detail, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (detail == NULL || len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(detail, len, fmt, ap);
-	va_end(ap);
-}
 
 static int
 obj_is(const ASN1_OBJECT *obj, const char *dotted)
@@ -48,30 +35,30 @@ p7_parse(const unsigned char *der, size_t len, struct signed_ctl *out,
 
 	memset(out, 0, sizeof(out[0]));
 	if (len > LONG_MAX || len == 0) {
-		set_detail(detail, detail_len, "file is empty or too large");
+		vfy_detail(detail, detail_len, "file is empty or too large");
 		return VFY_NOT_CTL;
 	}
 	if ((out->p7 = d2i_PKCS7(NULL, &p, (long)len)) == NULL) {
-		set_detail(detail, detail_len, "not a DER PKCS#7 ContentInfo");
+		vfy_detail(detail, detail_len, "not a DER PKCS#7 ContentInfo");
 		goto fail;
 	}
 	if (p != der + len) {
-		set_detail(detail, detail_len, "trailing bytes after the PKCS#7 ContentInfo");
+		vfy_detail(detail, detail_len, "trailing bytes after the PKCS#7 ContentInfo");
 		goto fail;
 	}
 	if (!PKCS7_type_is_signed(out->p7) || (sd = out->p7->d.sign) == NULL) {
-		set_detail(detail, detail_len, "PKCS#7 content is not signedData");
+		vfy_detail(detail, detail_len, "PKCS#7 content is not signedData");
 		goto fail;
 	}
 	inner = sd->contents;
 	if (inner == NULL || !obj_is(inner->type, OID_CTL)) {
-		set_detail(detail, detail_len,
+		vfy_detail(detail, detail_len,
 		    "encapsulated content type is not szOID_CTL (" OID_CTL ")");
 		goto fail;
 	}
 	/* PKCS#7 v1.5: [0] EXPLICIT ANY, here the CTL SEQUENCE itself. */
 	if (inner->d.other == NULL || inner->d.other->type != V_ASN1_SEQUENCE) {
-		set_detail(detail, detail_len, "encapsulated CTL is absent or not a SEQUENCE");
+		vfy_detail(detail, detail_len, "encapsulated CTL is absent or not a SEQUENCE");
 		goto fail;
 	}
 	seq = inner->d.other->value.sequence;
@@ -80,7 +67,7 @@ p7_parse(const unsigned char *der, size_t len, struct signed_ctl *out,
 	if ((ret & 0x80) || ret != V_ASN1_CONSTRUCTED || tag != V_ASN1_SEQUENCE ||
 	    xclass != V_ASN1_UNIVERSAL ||
 	    q + clen != seq->data + seq->length) {
-		set_detail(detail, detail_len, "encapsulated CTL has a bad DER header");
+		vfy_detail(detail, detail_len, "encapsulated CTL has a bad DER header");
 		goto fail;
 	}
 	out->ctl_der = seq->data;
@@ -89,7 +76,7 @@ p7_parse(const unsigned char *der, size_t len, struct signed_ctl *out,
 	out->ctl_content_len = (size_t)clen;
 
 	if (sk_PKCS7_SIGNER_INFO_num(sd->signer_info) != 1) {
-		set_detail(detail, detail_len, "SignedData must have exactly one SignerInfo, it has %d",
+		vfy_detail(detail, detail_len, "SignedData must have exactly one SignerInfo, it has %d",
 		    sk_PKCS7_SIGNER_INFO_num(sd->signer_info));
 		goto fail;
 	}
@@ -139,24 +126,24 @@ p7_check_digest(const struct signed_ctl *sc,
 
 	*digest_len = 0;
 	if (sc->md == NULL) {
-		set_detail(detail, detail_len, "unsupported digest algorithm %s",
+		vfy_detail(detail, detail_len, "unsupported digest algorithm %s",
 		    sc->digest_name);
 		return VFY_DIGEST_MISMATCH;
 	}
 	if (sk_X509_ATTRIBUTE_num(sc->si->auth_attr) <= 0) {
-		set_detail(detail, detail_len, "SignerInfo has no signed attributes");
+		vfy_detail(detail, detail_len, "SignerInfo has no signed attributes");
 		return VFY_DIGEST_MISMATCH;
 	}
 	ct = PKCS7_get_signed_attribute(sc->si, NID_pkcs9_contentType);
 	if (ct == NULL || ct->type != V_ASN1_OBJECT ||
 	    !obj_is(ct->value.object, OID_CTL)) {
-		set_detail(detail, detail_len,
+		vfy_detail(detail, detail_len,
 		    "signed contentType attribute is missing or not szOID_CTL");
 		return VFY_NOT_CTL;
 	}
 	if (!digest_matches(sc->si->auth_attr, sc->md, sc->ctl_content,
 	    sc->ctl_content_len, digest, digest_len)) {
-		set_detail(detail, detail_len,
+		vfy_detail(detail, detail_len,
 		    "the %s digest of the CTL does not match the signed messageDigest attribute",
 		    sc->digest_name);
 		return VFY_DIGEST_MISMATCH;
@@ -196,13 +183,13 @@ enum vfy_reason
 p7_check_signature(const struct signed_ctl *sc, char *detail, size_t detail_len)
 {
 	if (sc->signer == NULL) {
-		set_detail(detail, detail_len,
+		vfy_detail(detail, detail_len,
 		    "the signer's certificate is not in the file");
 		return VFY_NO_CHAIN;
 	}
 	if (!attrs_signature_ok(sc->si->auth_attr, sc->md, sc->signer,
 	    sc->si->enc_digest)) {
-		set_detail(detail, detail_len,
+		vfy_detail(detail, detail_len,
 		    "the signature over the signed attributes does not verify with the signer's key");
 		return VFY_BAD_SIGNATURE;
 	}
@@ -225,44 +212,47 @@ p7_countersignature(const struct signed_ctl *sc, struct countersig *cs)
 		return;
 	cs->present = 1;
 	if (t->type != V_ASN1_SEQUENCE) {
-		snprintf(cs->detail, sizeof(cs->detail), "countersignature is not a SignerInfo");
+		vfy_detail(cs->detail, sizeof(cs->detail),
+		    "countersignature is not a SignerInfo");
 		goto out;
 	}
 	p = t->value.sequence->data;
 	ts = d2i_PKCS7_SIGNER_INFO(NULL, &p, t->value.sequence->length);
 	if (ts == NULL || p != t->value.sequence->data + t->value.sequence->length) {
-		snprintf(cs->detail, sizeof(cs->detail), "countersignature is not a DER SignerInfo");
+		vfy_detail(cs->detail, sizeof(cs->detail),
+		    "countersignature is not a DER SignerInfo");
 		goto out;
 	}
 	t = PKCS7_get_signed_attribute(ts, NID_pkcs9_signingTime);
 	if (t != NULL && (t->type == V_ASN1_UTCTIME || t->type == V_ASN1_GENERALIZEDTIME))
 		cs->has_time = isotime_from_asn1(t->value.utctime, &cs->when);
 	if (!cs->has_time) {
-		snprintf(cs->detail, sizeof(cs->detail), "countersignature has no signingTime");
+		vfy_detail(cs->detail, sizeof(cs->detail),
+		    "countersignature has no signingTime");
 		goto out;
 	}
 	if (ts->issuer_and_serial != NULL)
 		cs->tsa = X509_find_by_issuer_and_serial(sc->certs,
 		    ts->issuer_and_serial->issuer, ts->issuer_and_serial->serial);
 	if (cs->tsa == NULL) {
-		snprintf(cs->detail, sizeof(cs->detail),
+		vfy_detail(cs->detail, sizeof(cs->detail),
 		    "the time-stamp signer's certificate is not in the file");
 		goto out;
 	}
 	if ((md = EVP_get_digestbyobj(ts->digest_alg->algorithm)) == NULL) {
-		snprintf(cs->detail, sizeof(cs->detail),
+		vfy_detail(cs->detail, sizeof(cs->detail),
 		    "countersignature uses an unsupported digest");
 		goto out;
 	}
 	/* PKCS#9: the countersignature's messageDigest covers the outer signature value. */
 	if (!digest_matches(ts->auth_attr, md, sc->si->enc_digest->data,
 	    (size_t)sc->si->enc_digest->length, digest, &dlen)) {
-		snprintf(cs->detail, sizeof(cs->detail),
+		vfy_detail(cs->detail, sizeof(cs->detail),
 		    "countersignature's messageDigest does not match the signature it counter-signs");
 		goto out;
 	}
 	if (!attrs_signature_ok(ts->auth_attr, md, cs->tsa, ts->enc_digest)) {
-		snprintf(cs->detail, sizeof(cs->detail),
+		vfy_detail(cs->detail, sizeof(cs->detail),
 		    "countersignature's signature does not verify");
 		goto out;
 	}

@@ -32,6 +32,14 @@ struct signed_ctl {
 	char digest_name[16];
 };
 
+/*
+ * RFC 5280 id-kp-timeStamping. A countersignature fixes the verification
+ * time only when its signer's certificate carries it (DESIGN.md step 6):
+ * otherwise any certificate chaining to an anchor could stamp a file with a
+ * time inside its chain's window and make it never expire.
+ */
+#define OID_TIME_STAMPING	"1.3.6.1.5.5.7.3.8"
+
 /* The timestamp countersignature, if present. */
 struct countersig {
 	int present;		/* a countersignature attribute exists */
@@ -59,7 +67,10 @@ enum vfy_reason p7_check_digest(const struct signed_ctl *sc,
 enum vfy_reason p7_check_signature(const struct signed_ctl *sc, char *detail,
     size_t detail_len);
 
-/* Step 6: reads and checks the countersignature, if any (the chain is the caller's). */
+/*
+ * Step 6: reads and checks the countersignature, if any (its signer's EKU
+ * and chain are the caller's).
+ */
 void p7_countersignature(const struct signed_ctl *sc, struct countersig *cs);
 
 /* Step 7: how many nested signatures the unsigned attributes carry. */

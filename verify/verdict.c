@@ -1,6 +1,8 @@
 /*
  * verdict.c - names of kinds and reason codes; releasing a verdict.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -94,11 +96,53 @@ ctl_seq_cmp(const char *a, const char *b)
 }
 
 void
+vfy_detail(char *detail, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (detail == NULL || len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(detail, len, fmt, ap);
+	va_end(ap);
+}
+
+const char *
+ctl_entry_id_text(const struct ctl_entry *e, char *buf, size_t len)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	size_t i, n = e->id_len < CTL_ENTRY_ID_MAX ? e->id_len : CTL_ENTRY_ID_MAX;
+
+	if (len == 0)
+		return buf;
+	if (e->id_is_text) {
+		if (n >= len)
+			n = len - 1;
+		memcpy(buf, e->id, n);
+		buf[n] = '\0';
+		return buf;
+	}
+	for (i = 0; i < n && 2 * i + 2 < len; i++) {
+		buf[2 * i] = digits[e->id[i] >> 4];
+		buf[2 * i + 1] = digits[e->id[i] & 15];
+	}
+	buf[2 * i] = '\0';
+	return buf;
+}
+
+void
 verdict_free(struct verdict *v)
 {
 	ctl_entries_free(v->entries, v->n_entries);
 	free(v->signer);
 	free(v->chain_root);
+	free(v->untrusted_root);
 	free(v->out_of_validity);
 	memset(v, 0, sizeof(*v));
+}
+
+int
+vfy_reason_trust_dependent(enum vfy_reason reason)
+{
+	return reason == VFY_NO_CHAIN || reason == VFY_UNTRUSTED_ROOT;
 }

@@ -34,17 +34,26 @@ enum vfy_reason {
 	VFY_BAD_SIGNATURE,	/* signature over the signed attributes does not verify */
 	VFY_NO_CHAIN,		/* signer certificate or an intermediate is missing */
 	VFY_UNTRUSTED_ROOT,	/* the chain ends at a root that is not a pinned anchor */
-	VFY_WRONG_USAGE,	/* signer EKU or CTL subjectUsage lacks the kind's OID */
+	VFY_WRONG_USAGE,	/* CTL subjectUsage lacks the kind's OID, or the signer's EKU lacks the list signer's */
 	VFY_NOT_YET_VALID,	/* a chain certificate is not yet valid at the verification time */
 	VFY_EXPIRED,		/* a chain certificate has expired at the verification time */
 	VFY_INTERNAL,		/* out of memory or a library failure: not the file's fault */
 };
 #define VFY_REASON_COUNT 11
 
+/*
+ * Bound on a subjectIdentifier: a DNS name (pin rules) is at most 253 bytes,
+ * the longest hash seen 48 (disallowed). A CTL with a longer one is NOT_CTL.
+ */
+#define CTL_ENTRY_ID_MAX	255
+/* Room for ctl_entry_id_text() of any entry, NUL included. */
+#define CTL_ENTRY_ID_STRLEN	(2 * CTL_ENTRY_ID_MAX + 1)
+
 /* One trusted subject of the CTL. */
 struct ctl_entry {
-	unsigned char id[64];	/* subjectIdentifier: SHA-1 thumbprint for authroot */
-	size_t id_len;
+	unsigned char id[CTL_ENTRY_ID_MAX]; /* subjectIdentifier, id_len bytes */
+	size_t id_len;		/* 1..CTL_ENTRY_ID_MAX */
+	int id_is_text;		/* a DNS name (pin rules), printable ASCII: show as text */
 	char *friendly_name;	/* attribute 1.3.6.1.4.1.311.10.11.11 as UTF-8, or NULL */
 	unsigned char der_sha256[32];	/* SHA-256 of the entry's DER: same id, other digest = changed */
 };
@@ -68,11 +77,20 @@ struct verdict {
 	time_t chain_valid_from;/* latest notBefore, signer to anchor */
 	time_t chain_valid_to;	/* earliest notAfter, signer to anchor */
 	char *chain_root;	/* RFC 2253 subject of the anchor */
+
+	/*
+	 * UNTRUSTED_ROOT only: the self-signed certificate the chain ends at,
+	 * so an operator can decide to pin it (config anchor_pin).
+	 */
+	int has_untrusted_root;
+	char *untrusted_root;	/* its RFC 2253 subject, or NULL */
+	unsigned char untrusted_root_sha256[32]; /* SHA-256 of its DER: the pin */
 	char *out_of_validity;	/* subject of the certificate outside its validity period */
 
 	int has_timestamp;	/* a countersignature with a signingTime is present */
 	int timestamp_verified;	/* ...and it verified to an anchor, so its time was used */
 	time_t timestamp;
+	char timestamp_detail[256]; /* why a present countersignature was not used, else "" */
 	time_t verified_at;	/* the time the chain was checked at (T or the timestamp) */
 
 	size_t nested_signatures;
@@ -98,7 +116,31 @@ const char *ctl_kind_seq_name(enum ctl_kind kind);
  */
 int ctl_seq_cmp(const char *a, const char *b);
 
+/*
+ * Writes one sentence into a caller's detail buffer of len bytes, like
+ * snprintf (truncating). A NULL buffer or len 0 is accepted and ignored, so
+ * that callers may pass detail through without checking it. Every verify/
+ * module reports its details through this one function.
+ */
+void vfy_detail(char *detail, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * How every printer shows an entry's identifier: the text itself when
+ * e->id_is_text (a pin rule's DNS name), else upper-case hex (a SHA-1
+ * thumbprint, a disallowed hash). Writes into buf of len bytes
+ * (CTL_ENTRY_ID_STRLEN always suffices; less truncates) and returns buf.
+ */
+const char *ctl_entry_id_text(const struct ctl_entry *e, char *buf, size_t len);
+
 /* Releases what a verdict owns and zeroes it; safe on a zeroed verdict. */
 void verdict_free(struct verdict *v);
+
+/*
+ * Does a failure with this reason depend on the local trust set (the anchors
+ * and intermediates this machine has) rather than on the file's bytes? Such
+ * a copy may verify once the trust set changes: NO_CHAIN, UNTRUSTED_ROOT.
+ */
+int vfy_reason_trust_dependent(enum vfy_reason reason);
 
 #endif

@@ -17,18 +17,27 @@
 #include "verify/verify.h"
 
 /*
- * Step 5, per kind: the OID the CTL's subjectUsage must carry and the EKUs
- * the signer may carry. Which EKU signs the disallowed list is not known
- * (PROTOCOL.md): both candidates are accepted; change this line to narrow it.
+ * Step 5, per kind (DESIGN.md, "The lists"): the OID the CTL's subjectUsage
+ * must carry, and the EKUs a signer may carry. The same Microsoft
+ * "Certificate Trust List Publisher" certificates (EKU 10.3.9) sign all three
+ * lists, so the kind is told by subjectUsage, never by the signer;
+ * szOID_PIN_RULES_SIGNER (10.3.31) is on no real signer but is accepted too.
  */
 static const struct {
 	const char *ctl_usage;
-	const char *signer_eku[2];
 } usage_rules[KIND_COUNT] = {
-	[KIND_AUTHROOT] = { OID_ROOT_LIST_SIGNER, { OID_ROOT_LIST_SIGNER, NULL } },
-	[KIND_DISALLOWED] = { OID_DISALLOWED_LIST, { OID_DISALLOWED_LIST, OID_ROOT_LIST_SIGNER } },
-	[KIND_PINRULES] = { OID_PIN_RULES_CTL, { OID_PIN_RULES_SIGNER, NULL } },
+	[KIND_AUTHROOT] = { OID_ROOT_LIST_SIGNER },
+	[KIND_DISALLOWED] = { OID_DISALLOWED_LIST },
+	[KIND_PINRULES] = { OID_PIN_RULES_CTL },
 };
+
+static const char *const signer_ekus[] = {
+	OID_ROOT_LIST_SIGNER,
+	OID_PIN_RULES_SIGNER,
+};
+
+static enum vfy_reason fail(struct verdict *, enum vfy_reason, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static enum vfy_reason
 fail(struct verdict *v, enum vfy_reason reason, const char *fmt, ...)
@@ -64,24 +73,33 @@ kind_from_usage(const struct ctl *ctl)
 	return KIND_UNKNOWN;
 }
 
+/* Whether cert's extendedKeyUsage lists oid; a certificate without the extension lists nothing. */
 static int
-signer_has_eku(X509 *cert, enum ctl_kind kind)
+has_eku(X509 *cert, const char *oid)
 {
 	EXTENDED_KEY_USAGE *eku;
-	char oid[80];
-	int i, j, found = 0;
+	char buf[80];
+	int i, found = 0;
 
 	eku = X509_get_ext_d2i(cert, NID_ext_key_usage, NULL, NULL);
 	for (i = 0; eku != NULL && i < sk_ASN1_OBJECT_num(eku) && !found; i++) {
-		OBJ_obj2txt(oid, sizeof(oid), sk_ASN1_OBJECT_value(eku, i), 1);
-		for (j = 0; j < 2; j++)
-			if (usage_rules[kind].signer_eku[j] != NULL &&
-			    strcmp(oid, usage_rules[kind].signer_eku[j]) == 0)
-				found = 1;
+		OBJ_obj2txt(buf, sizeof(buf), sk_ASN1_OBJECT_value(eku, i), 1);
+		found = strcmp(buf, oid) == 0;
 	}
 	EXTENDED_KEY_USAGE_free(eku);
 	ERR_clear_error();
 	return found;
+}
+
+static int
+signer_has_eku(X509 *cert)
+{
+	size_t j;
+
+	for (j = 0; j < sizeof(signer_ekus) / sizeof(signer_ekus[0]); j++)
+		if (has_eku(cert, signer_ekus[j]))
+			return 1;
+	return 0;
 }
 
 /* The file's certificates plus the configured intermediates (a new stack that borrows). */
@@ -107,7 +125,9 @@ err:
 
 /*
  * Step 6: a countersignature's time replaces T when the countersignature
- * verifies and its signer chains to an anchor, valid at that time.
+ * verifies, its signer carries the time-stamping EKU and chains to an
+ * anchor, valid at that time. When one is present but falls short, the
+ * verdict says why in timestamp_detail and T stays the caller's.
  */
 static void
 check_timestamp(const struct signed_ctl *sc, STACK_OF(X509) *untrusted,
@@ -115,18 +135,41 @@ check_timestamp(const struct signed_ctl *sc, STACK_OF(X509) *untrusted,
 {
 	struct countersig cs;
 	struct chain tc;
+	char *who = NULL;
+	char why[sizeof(v->timestamp_detail)];
 
+	memset(&tc, 0, sizeof(tc));
 	p7_countersignature(sc, &cs);
 	if (!cs.present || !cs.has_time)
 		return;
 	v->has_timestamp = 1;
 	v->timestamp = cs.when;
-	if (!cs.signature_ok)
-		return;
-	if (chain_build(cs.tsa, untrusted, anchors, &tc, NULL, 0) != VFY_OK)
-		return;
-	if (chain_check_time(&tc, cs.when, NULL, NULL, 0) == VFY_OK)
-		v->timestamp_verified = 1;
+	if (!cs.signature_ok) {
+		vfy_detail(v->timestamp_detail, sizeof(v->timestamp_detail), "%s",
+		    cs.detail);
+		goto out;
+	}
+	if (!has_eku(cs.tsa, OID_TIME_STAMPING)) {
+		who = chain_subject(cs.tsa);
+		vfy_detail(v->timestamp_detail, sizeof(v->timestamp_detail),
+		    "the countersigner '%s' lacks the time-stamping extended key usage "
+		    OID_TIME_STAMPING, who != NULL ? who : "?");
+		goto out;
+	}
+	if (chain_build(cs.tsa, untrusted, anchors, &tc, why,
+	    sizeof(why)) != VFY_OK) {
+		vfy_detail(v->timestamp_detail, sizeof(v->timestamp_detail),
+		    "the countersigner's chain: %s", why);
+		goto out;
+	}
+	if (chain_check_time(&tc, cs.when, NULL, why, sizeof(why)) != VFY_OK) {
+		vfy_detail(v->timestamp_detail, sizeof(v->timestamp_detail),
+		    "the countersigner's chain at its own time: %s", why);
+		goto out;
+	}
+	v->timestamp_verified = 1;
+out:
+	free(who);
 	chain_free(&tc);
 }
 
@@ -145,6 +188,7 @@ vfy_verify(const unsigned char *buf, size_t len, const struct vfy_params *p,
 	const char *culprit;
 	enum ctl_kind kind = p->kind;
 	enum vfy_reason rc;
+	int by_member = 0;	/* the kind was told by the CAB member's name */
 
 	memset(v, 0, sizeof(*v));
 	memset(&sc, 0, sizeof(sc));
@@ -154,6 +198,10 @@ vfy_verify(const unsigned char *buf, size_t len, const struct vfy_params *p,
 	v->verified_at = p->at;
 
 	/* Step 1: a well-formed CAB with one member, named for the kind, bounded in size. */
+	if (p->require_cab && !cab_is_cab(buf, len)) {
+		rc = fail(v, VFY_CAB_MALFORMED, "not a CAB file (no MSCF signature)");
+		goto out;
+	}
 	if (cab_is_cab(buf, len)) {
 		switch (cab_unpack(buf, len, ctl_kind_member_name(kind),
 		    p->max_member ? p->max_member : CAB_MAX_MEMBER, &stl,
@@ -167,11 +215,14 @@ vfy_verify(const unsigned char *buf, size_t len, const struct vfy_params *p,
 			rc = fail(v, VFY_CAB_MALFORMED, "%s", detail);
 			goto out;
 		}
-		if (kind == KIND_UNKNOWN && (kind = kind_from_member(member)) == KIND_UNKNOWN) {
-			rc = fail(v, VFY_CAB_MALFORMED,
-			    "CAB member '%.64s' is none of authroot.stl, disallowedcert.stl, pinrules.stl",
-			    member);
-			goto out;
+		if (kind == KIND_UNKNOWN) {
+			by_member = 1;
+			if ((kind = kind_from_member(member)) == KIND_UNKNOWN) {
+				rc = fail(v, VFY_CAB_MALFORMED,
+				    "CAB member '%.64s' is none of authroot.stl, disallowedcert.stl, pinrules.stl",
+				    member);
+				goto out;
+			}
 		}
 		der = stl;
 	} else if (len > 0 && buf[0] == 0x30) {
@@ -187,7 +238,13 @@ vfy_verify(const unsigned char *buf, size_t len, const struct vfy_params *p,
 		fail(v, rc, "%s", detail);
 		goto out;
 	}
-	if (ctl_parse(sc.ctl_der, sc.ctl_der_len, &ctl, detail, sizeof(detail)) != CTL_OK) {
+	switch (ctl_parse(sc.ctl_der, sc.ctl_der_len, &ctl, detail, sizeof(detail))) {
+	case CTL_OK:
+		break;
+	case CTL_ERR_NOMEM:
+		rc = fail(v, VFY_INTERNAL, "out of memory parsing the CTL");
+		goto out;
+	default:
 		rc = fail(v, VFY_NOT_CTL, "%s", detail);
 		goto out;
 	}
@@ -228,6 +285,14 @@ vfy_verify(const unsigned char *buf, size_t len, const struct vfy_params *p,
 	rc = chain_build(sc.signer, untrusted, p->anchors, &chain, detail,
 	    sizeof(detail));
 	if (rc != VFY_OK) {
+		/* What an operator needs to decide to trust a new root. */
+		if (chain.untrusted_root != NULL) {
+			v->has_untrusted_root = 1;
+			v->untrusted_root = chain.untrusted_root;
+			chain.untrusted_root = NULL;
+			memcpy(v->untrusted_root_sha256, chain.untrusted_root_sha256,
+			    sizeof(v->untrusted_root_sha256));
+		}
 		fail(v, rc, "%s", detail);
 		goto out;
 	}
@@ -245,15 +310,25 @@ vfy_verify(const unsigned char *buf, size_t len, const struct vfy_params *p,
 		goto out;
 	}
 	if (!ctl_has_usage(&ctl, usage_rules[kind].ctl_usage)) {
-		rc = fail(v, VFY_WRONG_USAGE,
-		    "the CTL's subjectUsage lacks %s, required for the %s list",
-		    usage_rules[kind].ctl_usage, ctl_kind_str(kind));
+		enum ctl_kind is = kind_from_usage(&ctl);
+
+		if (is != KIND_UNKNOWN)
+			rc = fail(v, VFY_WRONG_USAGE,
+			    "the CTL's subjectUsage is %s (the %s list), not %s as the %s list requires%s",
+			    usage_rules[is].ctl_usage, ctl_kind_str(is),
+			    usage_rules[kind].ctl_usage, ctl_kind_str(kind),
+			    by_member ? " (the kind its CAB member's name says)" : "");
+		else
+			rc = fail(v, VFY_WRONG_USAGE,
+			    "the CTL's subjectUsage lacks %s, required for the %s list%s",
+			    usage_rules[kind].ctl_usage, ctl_kind_str(kind),
+			    by_member ? " (the kind its CAB member's name says)" : "");
 		goto out;
 	}
-	if (!signer_has_eku(sc.signer, kind)) {
+	if (!signer_has_eku(sc.signer)) {
 		rc = fail(v, VFY_WRONG_USAGE,
-		    "the signer's extended key usage lacks %s, required to sign the %s list",
-		    usage_rules[kind].signer_eku[0], ctl_kind_str(kind));
+		    "the signer's extended key usage lacks %s (or %s), required to sign the %s list",
+		    OID_ROOT_LIST_SIGNER, OID_PIN_RULES_SIGNER, ctl_kind_str(kind));
 		goto out;
 	}
 
@@ -264,13 +339,25 @@ vfy_verify(const unsigned char *buf, size_t len, const struct vfy_params *p,
 	if (rc != VFY_OK) {
 		if (culprit != NULL)
 			v->out_of_validity = strdup(culprit);
-		fail(v, rc, "%s", detail);
+		/* A reader seeing a timestamp must learn why it did not count. */
+		if (v->timestamp_detail[0] != '\0')
+			fail(v, rc, "%s; the countersignature's time was not used: %s",
+			    detail, v->timestamp_detail);
+		else
+			fail(v, rc, "%s", detail);
 		goto out;
 	}
 	rc = VFY_OK;
 	v->reason = VFY_OK;
-	snprintf(v->detail, sizeof(v->detail), "signature and chain verify%s",
-	    v->timestamp_verified ? " at the countersignature's time" : "");
+	if (v->timestamp_verified)
+		vfy_detail(v->detail, sizeof(v->detail),
+		    "signature and chain verify at the countersignature's time");
+	else if (v->timestamp_detail[0] != '\0')
+		vfy_detail(v->detail, sizeof(v->detail),
+		    "signature and chain verify at the given time; the countersignature's time was not used: %s",
+		    v->timestamp_detail);
+	else
+		vfy_detail(v->detail, sizeof(v->detail), "signature and chain verify");
 out:
 	sk_X509_free(untrusted);
 	chain_free(&chain);

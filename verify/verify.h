@@ -16,6 +16,13 @@
 #include "verify/anchors.h"
 #include "verify/verdict.h"
 
+/*
+ * The kind: given, a CAB whose member is named for another kind (or for
+ * none) is CAB_MALFORMED, and a CTL whose subjectUsage is another kind's is
+ * WRONG_USAGE. KIND_UNKNOWN takes it from the CAB member's name (then the
+ * subjectUsage must agree, else WRONG_USAGE) or, for a bare .stl, from the
+ * subjectUsage. The signer's EKU is the same for every kind (verify.c).
+ */
 struct vfy_params {
 	enum ctl_kind kind;		/* KIND_UNKNOWN: take it from the member name or subjectUsage */
 	time_t at;			/* T: the time the chain must be valid at */
@@ -23,6 +30,8 @@ struct vfy_params {
 	STACK_OF(X509) *intermediates;	/* extra untrusted CA certificates, or NULL */
 	size_t max_member;		/* 0: CAB_MAX_MEMBER */
 	int keep_entries;		/* copy the entry list into the verdict */
+	int require_cab;		/* bytes without the MSCF signature are CAB_MALFORMED
+					 * (what the upstream serves); 0: a bare .stl is read too */
 };
 
 /*

@@ -26,19 +26,21 @@ load_entries(struct store *s, const struct version *v, struct verdict *out)
 	return STORE_OK;
 }
 
-static void
-entry_hex(const struct ctl_entry *e, char *out)
-{
-	hex_encode(e->id, e->id_len, 1, out);
-}
-
+/*
+ * One entry: "id" as every printer shows it (ctl_entry_id_text(): a pin
+ * rule's DNS name as text, any other identifier as upper-case hex) and
+ * "id_format" saying which; "thumbprint" is the identifier's bytes in hex
+ * whatever the kind (authroot's SHA-1 thumbprint), kept as a stable key.
+ */
 static void
 json_entry(struct json *j, const struct ctl_entry *e)
 {
-	char hex[2 * sizeof(e->id) + 1];
+	char hex[2 * CTL_ENTRY_ID_MAX + 1], id[CTL_ENTRY_ID_STRLEN];
 
-	entry_hex(e, hex);
+	hex_encode(e->id, e->id_len, 1, hex);
 	json_begin(j, NULL, '{');
+	json_str(j, "id", ctl_entry_id_text(e, id, sizeof(id)));
+	json_str(j, "id_format", e->id_is_text ? "text" : "hex");
 	json_str(j, "thumbprint", hex);
 	json_str(j, "friendly_name", e->friendly_name);
 	json_end(j, '}');
@@ -130,7 +132,8 @@ show_usage(FILE *f)
 	    "\n"
 	    "Everything known about one version. VERSION is a sequence number in hex or a\n"
 	    "unique prefix (4+ hex digits) of the file's SHA-256. --entries lists the\n"
-	    "CTL's entries: thumbprint and friendly name.\n");
+	    "CTL's entries: identifier (a SHA-1 thumbprint or hash in upper-case hex, or\n"
+	    "a pin rule's DNS name) and friendly name.\n");
 }
 
 static int
@@ -219,10 +222,12 @@ cli_show(int argc, char **argv)
 		printf("timestamp     %s (%s)\n", isotime_format(v.timestamp, t, sizeof(t)),
 		    v.timestamp_verified ? "verified" : "not verified");
 	for (i = 0; i < ent.n_entries; i++) {
-		char hex[2 * sizeof(ent.entries[i].id) + 1];
+		char id[CTL_ENTRY_ID_STRLEN];
 
-		entry_hex(&ent.entries[i], hex);
-		printf("  %s  %s\n", hex, ent.entries[i].friendly_name ? ent.entries[i].friendly_name : "");
+		const char *fn = ent.entries[i].friendly_name;
+
+		printf("  %s%s%s\n", ctl_entry_id_text(&ent.entries[i], id, sizeof(id)),
+		    fn != NULL ? "  " : "", fn != NULL ? fn : "");
 	}
 out:
 	verdict_free(&ent);
@@ -238,8 +243,9 @@ diff_usage(FILE *f)
 	fprintf(f,
 	    "usage: ctlmirror diff [-c CONFIG] [--store DIR] [--json] A B\n"
 	    "\n"
-	    "Roots added, removed and changed (same thumbprint, other attributes) from\n"
-	    "version A to version B, by thumbprint and friendly name.\n");
+	    "Entries added, removed and changed (same identifier, other attributes) from\n"
+	    "version A to version B, by identifier (as show --entries prints it) and\n"
+	    "friendly name.\n");
 }
 
 static int
@@ -265,11 +271,12 @@ diff_print(struct json *j, const char *label, const struct ctl_entry **list, siz
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		char hex[2 * sizeof(list[i]->id) + 1];
+		char id[CTL_ENTRY_ID_STRLEN];
+		const char *fn = list[i]->friendly_name;
 
-		entry_hex(list[i], hex);
-		printf("%c %s  %s\n", label[0] == 'a' ? '+' : label[0] == 'r' ? '-' : '~',
-		    hex, list[i]->friendly_name ? list[i]->friendly_name : "");
+		printf("%c %s%s%s\n", label[0] == 'a' ? '+' : label[0] == 'r' ? '-' : '~',
+		    ctl_entry_id_text(list[i], id, sizeof(id)),
+		    fn != NULL ? "  " : "", fn != NULL ? fn : "");
 	}
 }
 
