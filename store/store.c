@@ -49,6 +49,20 @@ serves_before(const struct version *a, const struct version *b)
 }
 
 /*
+ * Only a CAB can be served: Windows clients unpack what they fetch, and a
+ * bare .stl under a .cab name fails there (CAPI2 event 4107). Verification
+ * checks the cab's one member and its name; this checks the container.
+ */
+static int
+is_cab(struct store *s, MDB_txn *txn, const unsigned char sha256[32])
+{
+	MDB_val k = store_val(sha256, 32), d;
+
+	return mdb_get(txn, s->blobs, &k, &d) == 0 && d.mv_size >= 4 &&
+	    memcmp(d.mv_data, "MSCF", 4) == 0;
+}
+
+/*
  * THE served rule (store.h, store_served): the one place it is decided.
  * ignore_pin asks for the newest admitted version alone: what a new copy is
  * compared with to tell a stale edge, whatever an administrator pinned.
@@ -89,7 +103,7 @@ served_txn(struct store *s, MDB_txn *txn, enum ctl_kind kind, int ignore_pin,
 		}
 		if (cur.kind != kind || cur.reason != VFY_OK || cur.rollback)
 			continue;
-		if (!have || serves_before(&cur, out)) {
+		if ((!have || serves_before(&cur, out)) && is_cab(s, txn, cur.sha256)) {
 			*out = cur;
 			have = 1;
 		}
@@ -518,6 +532,79 @@ out:
 }
 
 enum store_err
+store_reverify(struct store *s, const unsigned char sha256[32],
+    const struct verdict *v, time_t now, enum admit_result *result,
+    struct version *out)
+{
+	struct version rec, fresh, srv;
+	struct store_event ev;
+	MDB_txn *txn = NULL;
+	enum store_err e;
+	char name[128], was[64];
+	int pinned;
+
+	store_tls_err[0] = '\0';
+	if ((e = store_txn_begin(s, 1, &txn)) != STORE_OK)
+		goto out;
+	if ((e = store_rec_get_version(s, txn, sha256, &rec)) != STORE_OK) {
+		if (e == STORE_ERR_NOTFOUND)
+			store_seterr(s, "no such version");
+		goto out;
+	}
+	if (!vfy_reason_trust_dependent(rec.reason)) {
+		store_seterr(s, "version %s is %s (%s): only a copy quarantined for a "
+		    "reason of the local trust set is verified again",
+		    store_label(&rec, name, sizeof(name)),
+		    rec.reason == VFY_OK ? "admitted" : "quarantined",
+		    vfy_reason_str(rec.reason));
+		e = STORE_ERR_REFUSED;
+		goto out;
+	}
+	if (v->reason != VFY_OK || v->kind != rec.kind) {
+		*result = ADMIT_QUARANTINED;	/* still failing: nothing to write */
+		if (out != NULL)
+			*out = rec;
+		e = STORE_OK;
+		goto out;
+	}
+	/* the verdict's facts; what was seen when and where stays */
+	version_from_verdict(&fresh, rec.sha256, (size_t)rec.size, v, rec.first_seen,
+	    rec.source);
+	fresh.order = rec.order;
+	snprintf(was, sizeof(was), "%s", vfy_reason_str(rec.reason));
+	e = served_txn(s, txn, rec.kind, 1, &srv, &pinned);
+	if (e != STORE_OK && e != STORE_ERR_NOTFOUND)
+		goto out;
+	if (e == STORE_OK && ctl_seq_cmp(srv.sequence, fresh.sequence) > 0) {
+		fresh.rollback = 1;
+		*result = ADMIT_ROLLBACK;
+	} else {
+		*result = ADMIT_ADMITTED;
+	}
+	store_make_event(&ev, now, EV_REVERIFIED, &fresh, "verified again after the trust "
+	    "set changed: was quarantined (%s: %s), now %s%s", was, rec.detail,
+	    *result == ADMIT_ADMITTED ? "admitted" : "a rollback: older than ",
+	    *result == ADMIT_ADMITTED ? "" : store_label(&srv, name, sizeof(name)));
+	store_tls_err[0] = '\0';
+	if ((e = store_rec_put_version(s, txn, &fresh)) != STORE_OK ||
+	    (e = store_rec_append_event(s, txn, &ev)) != STORE_OK)
+		goto out;
+	if (out != NULL) {
+		struct served ss[KIND_COUNT];
+
+		if ((e = served_all(s, txn, ss)) != STORE_OK)
+			goto out;
+		set_status(&fresh, ss);
+		*out = fresh;
+	}
+	e = store_txn_commit(s, &txn);
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return e;
+}
+
+enum store_err
 store_served(struct store *s, enum ctl_kind kind, struct version *out,
     int *pinned)
 {
@@ -818,6 +905,12 @@ store_pin(struct store *s, const unsigned char sha256[32], time_t now)
 		store_seterr(s, "version %s is a rollback (older than the served "
 		    "version when it was first seen): only admitted versions "
 		    "can be pinned", store_label(&v, name, sizeof(name)));
+		e = STORE_ERR_REFUSED;
+		goto out;
+	}
+	if (!is_cab(s, txn, v.sha256)) {
+		store_seterr(s, "version %s is a bare CTL, not a CAB: clients cannot "
+		    "unpack it, so it cannot be served", store_label(&v, name, sizeof(name)));
 		e = STORE_ERR_REFUSED;
 		goto out;
 	}

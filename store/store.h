@@ -63,7 +63,7 @@ struct version {
 	time_t first_seen;
 	char source[256];		/* "import:PATH" or the URL it was fetched from */
 	enum vfy_reason reason;		/* verdict at first sight */
-	char detail[256];
+	char detail[512];		/* the verdict's, whole */
 	int has_chain;
 	time_t chain_valid_from;
 	time_t chain_valid_to;		/* earliest notAfter: when clients start logging 4107 */
@@ -94,6 +94,8 @@ enum event_type {
 	EV_CERT_ADDED,
 	EV_SYNC,		/* a sync round's outcome for a kind (text says what) */
 	EV_INCONSISTENT,	/* upstream's sequence file disagrees with its cab */
+	EV_REVERIFIED,		/* a quarantined copy verified after the trust set changed */
+	EV_COUNT
 };
 
 struct store_event {
@@ -151,7 +153,8 @@ enum store_err store_admit(struct store *s, const unsigned char *bytes,
  * THE served version of a kind: the pinned one if a pin is set, else the
  * admitted (non-rollback) version with the highest sequence number; among
  * equal sequences the one whose chain window ends last, then the earliest
- * seen. STORE_ERR_NOTFOUND when nothing is servable. *pinned (if not NULL)
+ * seen. Only a CAB is servable: a bare .stl that verified (stored by an
+ * older ctlmirror) is never served, since Windows clients cannot unpack it. STORE_ERR_NOTFOUND when nothing is servable. *pinned (if not NULL)
  * says whether a pin decided it.
  */
 enum store_err store_served(struct store *s, enum ctl_kind kind,
@@ -212,6 +215,21 @@ enum store_err store_find(struct store *s, const char *ref, struct version *out)
 enum store_err store_blob(struct store *s, const unsigned char sha256[32],
     unsigned char **buf, size_t *len);
 
+/*
+ * Judges a quarantined version again with a new verdict v (computed by the
+ * caller at the version's first-seen time, with a changed trust set). Only
+ * a version quarantined for a reason that depends on the local trust
+ * (vfy_reason_trust_dependent) is judged again; else STORE_ERR_REFUSED. If v
+ * is OK the record takes v's facts and the version is admitted, or recorded
+ * as a rollback when it is older than the newest admitted version (the
+ * admission rule); an EV_REVERIFIED event names the old and new verdicts.
+ * If v is not OK nothing is written. *result: ADMIT_ADMITTED,
+ * ADMIT_ROLLBACK or ADMIT_QUARANTINED; *out (if not NULL) the record.
+ */
+enum store_err store_reverify(struct store *s, const unsigned char sha256[32],
+    const struct verdict *v, time_t now, enum admit_result *result,
+    struct version *out);
+
 /* Pins a version (by sha256). Only admitted (verified, non-rollback) versions: else STORE_ERR_REFUSED. */
 enum store_err store_pin(struct store *s, const unsigned char sha256[32], time_t now);
 
@@ -245,9 +263,6 @@ enum store_err store_upstream_get(struct store *s, const char *url,
     struct upstream_state *out);
 enum store_err store_upstream_put(struct store *s, const char *url,
     const struct upstream_state *st);
-
-/* Bytes used by the store's data file, and the sum of the distinct blobs' sizes. */
-enum store_err store_usage(struct store *s, uint64_t *file_bytes, uint64_t *blob_bytes);
 
 /* A change counter: differs whenever a write transaction committed since the last call's value. */
 uint64_t store_generation(struct store *s);

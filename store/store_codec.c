@@ -271,7 +271,7 @@ store_dec_event(uint64_t id, const unsigned char *val, size_t len,
 	if (get_le(&r, 1) != REC_FORMAT)
 		return -1;
 	ev->when = get_time(&r);
-	ev->type = (enum event_type)get_small(&r, 1, EV_INCONSISTENT + 1);
+	ev->type = (enum event_type)get_small(&r, 1, EV_COUNT);
 	ev->kind = (enum ctl_kind)get_small(&r, 1, KIND_COUNT);
 	get_bytes(&r, ev->sha256, sizeof(ev->sha256));
 	get_str(&r, ev->sequence, sizeof(ev->sequence));
@@ -402,6 +402,7 @@ static const char *const event_names[] = {
 	[EV_PINNED] = "pinned", [EV_UNPINNED] = "unpinned", [EV_GC] = "gc",
 	[EV_CERT_ADDED] = "cert_added", [EV_SYNC] = "sync",
 	[EV_INCONSISTENT] = "inconsistent",
+	[EV_REVERIFIED] = "reverified",
 };
 
 const char *
@@ -438,7 +439,7 @@ admit_result_str(enum admit_result r)
 const char *
 event_type_str(enum event_type t)
 {
-	return (unsigned)t <= EV_INCONSISTENT ? event_names[t] : "unknown";
+	return (unsigned)t < EV_COUNT ? event_names[t] : "unknown";
 }
 
 _Thread_local char store_tls_err[1024];

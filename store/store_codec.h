@@ -40,7 +40,7 @@ extern _Thread_local char store_tls_err[1024];
 #define STORE_MIB ((size_t)1024 * 1024)
 
 /* Upper bounds of the encoded records; store_codec.c asserts they hold. */
-#define STORE_VERSION_REC_MAX	1024
+#define STORE_VERSION_REC_MAX	2048
 #define STORE_EVENT_REC_MAX	512
 #define STORE_UPSTREAM_REC_MAX	768
 

@@ -173,7 +173,7 @@ store_log(struct store *s, const struct store_event *ev)
 
 	store_tls_err[0] = '\0';
 	/* what could not be decoded later is not written now */
-	if ((unsigned)ev->type > EV_INCONSISTENT || (unsigned)ev->kind >= KIND_COUNT) {
+	if ((unsigned)ev->type >= EV_COUNT || (unsigned)ev->kind >= KIND_COUNT) {
 		store_seterr(s, "event with type %d, kind %d cannot be stored",
 		    (int)ev->type, (int)ev->kind);
 		return STORE_ERR_REFUSED;
@@ -259,46 +259,6 @@ store_upstream_put(struct store *s, const char *url,
 	}
 	e = store_txn_commit(s, &txn);
 out:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	return e;
-}
-
-enum store_err
-store_usage(struct store *s, uint64_t *file_bytes, uint64_t *blob_bytes)
-{
-	MDB_cursor *c = NULL;
-	MDB_txn *txn = NULL;
-	MDB_envinfo info;
-	MDB_stat st;
-	MDB_val k, d;
-	uint64_t sum = 0;
-	enum store_err e;
-	int rc;
-
-	store_tls_err[0] = '\0';
-	if ((e = store_txn_begin(s, 0, &txn)) != STORE_OK)
-		goto out;
-	if ((rc = mdb_env_info(s->env, &info)) != 0 ||
-	    (rc = mdb_env_stat(s->env, &st)) != 0 ||
-	    (rc = mdb_cursor_open(txn, s->blobs, &c)) != 0) {
-		e = store_fail(s, rc, "measuring the store");
-		goto out;
-	}
-	/* the sizes are in the leaf nodes: big blobs' pages are not read */
-	while ((rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) == 0)
-		sum += d.mv_size;
-	if (rc != MDB_NOTFOUND) {
-		e = store_fail(s, rc, "reading the files");
-		goto out;
-	}
-	/* pages in use, not the map: the file grows only as pages are written */
-	*file_bytes = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
-	*blob_bytes = sum;
-	e = STORE_OK;
-out:
-	if (c != NULL)
-		mdb_cursor_close(c);
 	if (txn != NULL)
 		mdb_txn_abort(txn);
 	return e;

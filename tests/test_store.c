@@ -100,15 +100,21 @@ sha256_of(const void *b, size_t n, unsigned char out[32])
 	assert_int_equal(EVP_Digest(b, n, out, NULL, EVP_sha256(), NULL), 1);
 }
 
-/* Admits the bytes of `text` with verdict v at now; returns the result. */
+/*
+ * Admits the bytes of `text` with verdict v at now; returns the result. The
+ * bytes start as a CAB does ("MSCF", prepended unless text has it): only a
+ * CAB is servable.
+ */
 static enum admit_result
 admit(struct store *s, const char *text, const struct verdict *v, time_t now,
     struct version *out)
 {
 	enum admit_result r;
 	struct version tmp;
+	char cab[256];
 
-	assert_int_equal(store_admit(s, (const unsigned char *)text, strlen(text),
+	snprintf(cab, sizeof(cab), "%s%s", strncmp(text, "MSCF", 4) == 0 ? "" : "MSCF", text);
+	assert_int_equal(store_admit(s, (const unsigned char *)cab, strlen(cab),
 	    v, now, "import:test", &r, out ? out : &tmp), STORE_OK);
 	return r;
 }
@@ -169,7 +175,7 @@ admit_is_served(void **state)
 	assert_string_equal(v.source, "import:test");
 	assert_string_equal(v.signer, signer_name);
 	assert_int_equal(v.first_seen, 2000);
-	assert_int_equal(v.size, 8);
+	assert_int_equal(v.size, 12);
 
 	assert_int_equal(store_served_blob(f->s, KIND_AUTHROOT, &sv, &pinned, &buf,
 	    &len), STORE_OK);
@@ -185,8 +191,8 @@ admit_is_served(void **state)
 	assert_int_equal(sv.timestamp_verified, 1);
 	assert_int_equal(sv.timestamp, 777);
 	assert_int_equal(sv.has_chain, 1);
-	assert_int_equal(len, 8);
-	assert_memory_equal(buf, "file one", 8);
+	assert_int_equal(len, 12);
+	assert_memory_equal(buf, "MSCFfile one", 12);
 	free(buf);
 	/* other kinds have nothing to serve */
 	assert_int_equal(store_served(f->s, KIND_DISALLOWED, &sv, NULL), STORE_ERR_NOTFOUND);
@@ -486,11 +492,11 @@ find_ambiguous(void **state)
 	/* brute force two files whose sha256 share 4 hex digits (birthday: ~300 tries) */
 	memset(first, 0, sizeof(first));
 	for (i = 0; i < 100000 && !found; i++) {
-		snprintf(text[1], sizeof(text[1]), "blob %u", i);
+		snprintf(text[1], sizeof(text[1]), "MSCF blob %u", i);
 		sha256_of(text[1], strlen(text[1]), sha);
 		idx = (unsigned)sha[0] << 8 | sha[1];
 		if (first[idx] != 0) {
-			snprintf(text[0], sizeof(text[0]), "blob %u", first[idx] - 1);
+			snprintf(text[0], sizeof(text[0]), "MSCF blob %u", first[idx] - 1);
 			found = 1;
 		} else {
 			first[idx] = i + 1;
@@ -982,17 +988,85 @@ long_fields_truncated(void **state)
 	assert_string_equal(admit_result_str(ADMIT_ROLLBACK), "rollback");
 }
 
+/* Only a CAB is servable: a bare CTL that verified is kept but never served, nor pinned. */
 static void
-usage_counts_blobs(void **state)
+only_a_cab_is_served(void **state)
 {
 	struct fx *f = *state;
-	uint64_t file_bytes = 0, blob_bytes = 0;
+	struct verdict vd = mkv(KIND_AUTHROOT, "20", VFY_OK, 9000);
+	struct version bare, cab, sv;
+	enum admit_result r;
 
-	admit_seq(f->s, "12345", KIND_AUTHROOT, "10", VFY_OK, 9000, 100, NULL);
-	admit_seq(f->s, "1234567", KIND_AUTHROOT, "11", VFY_OK, 9000, 200, NULL);
-	assert_int_equal(store_usage(f->s, &file_bytes, &blob_bytes), STORE_OK);
-	assert_int_equal(blob_bytes, 12);
-	assert_true(file_bytes >= 4096 && file_bytes % 4096 == 0);
+	assert_int_equal(store_admit(f->s, (const unsigned char *)"0\x82 bare stl", 12, &vd,
+	    100, "import:bare.stl", &r, &bare), STORE_OK);
+	assert_int_equal(r, ADMIT_ADMITTED);
+	assert_int_equal(store_served(f->s, KIND_AUTHROOT, &sv, NULL), STORE_ERR_NOTFOUND);
+	assert_int_equal(store_pin(f->s, bare.sha256, 150), STORE_ERR_REFUSED);
+	assert_non_null(strstr(store_last_error(f->s), "not a CAB"));
+	/* the cab of the same sequence is the one served */
+	assert_int_equal(admit(f->s, "the cab", &vd, 200, &cab), ADMIT_ADMITTED);
+	assert_int_equal(store_served(f->s, KIND_AUTHROOT, &sv, NULL), STORE_OK);
+	assert_memory_equal(sv.sha256, cab.sha256, 32);
+}
+
+/* A copy quarantined for want of trust is admitted when it verifies again. */
+static void
+reverify_admits_trust_quarantine(void **state)
+{
+	struct fx *f = *state;
+	struct verdict nochain = mkv(KIND_AUTHROOT, "30", VFY_NO_CHAIN, 9000);
+	struct verdict badsig = mkv(KIND_AUTHROOT, "31", VFY_BAD_SIGNATURE, 9000);
+	struct verdict ok = mkv(KIND_AUTHROOT, "30", VFY_OK, 9000);
+	struct version q, b, got, sv;
+	struct store_event *ev = NULL;
+	enum admit_result r;
+	uint64_t gen;
+	size_t n;
+
+	assert_int_equal(admit(f->s, "needs a root", &nochain, 100, &q), ADMIT_QUARANTINED);
+	assert_int_equal(admit(f->s, "bad bytes", &badsig, 110, &b), ADMIT_QUARANTINED);
+	/* still failing: nothing is written */
+	gen = store_generation(f->s);
+	assert_int_equal(store_reverify(f->s, q.sha256, &nochain, 150, &r, &got), STORE_OK);
+	assert_int_equal(r, ADMIT_QUARANTINED);
+	assert_int_equal(store_generation(f->s), gen);
+	/* a reason of the bytes is never judged again */
+	assert_int_equal(store_reverify(f->s, b.sha256, &ok, 150, &r, &got), STORE_ERR_REFUSED);
+	/* verifies now: admitted and served, first sight kept, event written */
+	assert_int_equal(store_reverify(f->s, q.sha256, &ok, 200, &r, &got), STORE_OK);
+	assert_int_equal(r, ADMIT_ADMITTED);
+	assert_int_equal(got.reason, VFY_OK);
+	assert_int_equal(got.first_seen, 100);
+	assert_int_equal(got.status, VS_SERVED);
+	assert_int_equal(store_served(f->s, KIND_AUTHROOT, &sv, NULL), STORE_OK);
+	assert_memory_equal(sv.sha256, q.sha256, 32);
+	assert_int_equal(store_events(f->s, 0, &ev, &n), STORE_OK);
+	assert_true(n >= 3);
+	assert_int_equal(ev[n - 1].type, EV_REVERIFIED);
+	assert_int_equal(ev[n - 1].when, 200);
+	assert_non_null(strstr(ev[n - 1].text, "NO_CHAIN"));
+	free(ev);
+	/* an admitted version is not judged again */
+	assert_int_equal(store_reverify(f->s, q.sha256, &ok, 250, &r, &got), STORE_ERR_REFUSED);
+}
+
+/* Verified again but older than the newest admitted version: a rollback, as on admission. */
+static void
+reverify_older_is_rollback(void **state)
+{
+	struct fx *f = *state;
+	struct verdict nochain = mkv(KIND_AUTHROOT, "10", VFY_UNTRUSTED_ROOT, 9000);
+	struct verdict ok10 = mkv(KIND_AUTHROOT, "10", VFY_OK, 9000);
+	struct verdict ok11 = mkv(KIND_AUTHROOT, "11", VFY_OK, 9000);
+	struct version q, newer, got;
+	enum admit_result r;
+
+	assert_int_equal(admit(f->s, "old untrusted", &nochain, 100, &q), ADMIT_QUARANTINED);
+	assert_int_equal(admit(f->s, "newer", &ok11, 200, &newer), ADMIT_ADMITTED);
+	assert_int_equal(store_reverify(f->s, q.sha256, &ok10, 300, &r, &got), STORE_OK);
+	assert_int_equal(r, ADMIT_ROLLBACK);
+	assert_int_equal(got.rollback, 1);
+	assert_int_equal(got.status, VS_ROLLBACK);
 }
 
 int
@@ -1022,8 +1096,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(map_full_writes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(corrupt_record_reported, setup, teardown),
 		cmocka_unit_test(codec_rejects_truncation),
+		cmocka_unit_test_setup_teardown(only_a_cab_is_served, setup, teardown),
+		cmocka_unit_test_setup_teardown(reverify_admits_trust_quarantine, setup, teardown),
+		cmocka_unit_test_setup_teardown(reverify_older_is_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(long_fields_truncated, setup, teardown),
-		cmocka_unit_test_setup_teardown(usage_counts_blobs, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
