@@ -14,7 +14,7 @@ static void
 on_fetched(const struct fetch_result *res, void *arg)
 {
 	struct certfetch *cf = arg;
-	unsigned char sha1[20];
+	unsigned char sha1[20], sha256[32];
 	const char *why = NULL;
 	int added;
 
@@ -25,6 +25,9 @@ on_fetched(const struct fetch_result *res, void *arg)
 	else if (!EVP_Digest(res->body, res->len, sha1, NULL, EVP_sha1(), NULL) ||
 	    memcmp(sha1, cf->sha1, 20) != 0)
 		why = "the body's SHA-1 is not the name asked for";
+	else if (cf->pinned && (!EVP_Digest(res->body, res->len, sha256, NULL, EVP_sha256(), NULL) ||
+	    memcmp(sha256, cf->pin, 32) != 0))
+		why = "the body's SHA-256 is not the pinned one";
 	else if (store_put_cert(cf->store, res->body, res->len, cf->now, &added) != STORE_OK)
 		why = store_last_error(cf->store);
 	if (why == NULL) {
@@ -56,10 +59,13 @@ try_next(struct certfetch *cf)
 
 int
 certfetch_start(struct certfetch *cf, struct fetcher *f, struct store *s,
-    const struct config *cfg, const unsigned char sha1[20], time_t now,
-    certfetch_done_fn done, void *arg)
+    const struct config *cfg, const unsigned char sha1[20],
+    const unsigned char *pin, time_t now, certfetch_done_fn done, void *arg)
 {
 	memcpy(cf->sha1, sha1, 20);
+	cf->pinned = pin != NULL;
+	if (pin != NULL)
+		memcpy(cf->pin, pin, 32);
 	cf->arg = arg;
 	cf->fetcher = f;
 	cf->store = s;

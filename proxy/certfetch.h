@@ -31,6 +31,8 @@ typedef void (*certfetch_done_fn)(struct certfetch *cf, int stored, const char *
 
 struct certfetch {
 	unsigned char sha1[20];
+	int pinned;			/* also require SHA-256 == pin */
+	unsigned char pin[32];
 	void *arg;			/* the caller's */
 	/* internal */
 	struct fetcher *fetcher;
@@ -42,13 +44,14 @@ struct certfetch {
 };
 
 /*
- * Starts fetching the certificate sha1 on f from cfg's upstreams; its first
- * sight in the store is recorded as now. done(cf) is called exactly once,
+ * Starts fetching the certificate sha1 on f from cfg's upstreams; with pin
+ * (not NULL) the bytes must also have that SHA-256 (a trust anchor is taken
+ * only by its pin). Its first sight in the store is recorded as now. done(cf) is called exactly once,
  * from the loop. Returns 0, or -1 if no transfer could start (done is then
  * not called).
  */
 int certfetch_start(struct certfetch *cf, struct fetcher *f, struct store *s,
-    const struct config *cfg, const unsigned char sha1[20], time_t now,
-    certfetch_done_fn done, void *arg);
+    const struct config *cfg, const unsigned char sha1[20],
+    const unsigned char *pin, time_t now, certfetch_done_fn done, void *arg);
 
 #endif

@@ -97,6 +97,20 @@ fail(char *err, size_t len, const char *name, unsigned line, const char *fmt, ..
 	return -1;
 }
 
+/* 64 hex digits, colons and spaces between them allowed: a SHA-256 pin. */
+static int
+is_sha256_hex(const char *v)
+{
+	size_t n = 0;
+
+	for (; *v != '\0'; v++)
+		if (isxdigit((unsigned char)*v))
+			n++;
+		else if (*v != ':' && *v != ' ')
+			return 0;
+	return n == 64;
+}
+
 /* "90", "90s", "15m", "1h", "2d" -> seconds. */
 static int
 parse_ulong(const char *v, int duration, unsigned long *out)
@@ -154,6 +168,9 @@ apply(struct config *c, struct seen *seen, const char *name, unsigned line,
 				return fail(err, err_len, name, line, "too many '%s' lines (at most %d)", k, CONFIG_MAX_LIST);
 			if (strlen(v) >= key->size || *v == '\0')
 				return fail(err, err_len, name, line, "'%s' value is empty or too long", k);
+			if (strcmp(k, "anchor_pin") == 0 && !is_sha256_hex(v))
+				return fail(err, err_len, name, line, "anchor_pin must be a SHA-256 "
+				    "fingerprint: 64 hex digits (colons allowed), not '%s'", v);
 			memcpy(field + *count * key->size, v, strlen(v) + 1);
 			(*count)++;
 			return 0;

@@ -87,9 +87,13 @@ health_of(const struct served_kind *sk, const struct version *list, size_t n,
 			    out->days_left);
 	}
 	if (out->has_quarantined)
-		reason(out, HEALTH_WARN, "a newer copy (sequence %s) failed verification: %s",
+		/* a trust reason is this mirror's to fix: say how (the detail names the root) */
+		reason(out, HEALTH_WARN, "a newer copy (sequence %s) failed verification: %s%s%.400s",
 		    out->newest_quarantined.sequence[0] ? out->newest_quarantined.sequence : "unknown",
-		    vfy_reason_str(out->newest_quarantined.reason));
+		    vfy_reason_str(out->newest_quarantined.reason),
+		    vfy_reason_trust_dependent(out->newest_quarantined.reason) ? ": " : "",
+		    vfy_reason_trust_dependent(out->newest_quarantined.reason) ?
+		    out->newest_quarantined.detail : "");
 	if (stale_after > 0 && last_success != 0 &&
 	    now - last_success > (time_t)stale_after)
 		reason(out, HEALTH_WARN, "no successful sync since %s",

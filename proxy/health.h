@@ -25,7 +25,7 @@ enum health_level { HEALTH_OK = 0, HEALTH_WARN, HEALTH_CRITICAL };
 struct kind_health {
 	enum ctl_kind kind;
 	enum health_level level;
-	char reasons[HEALTH_MAX_REASONS][200];
+	char reasons[HEALTH_MAX_REASONS][512];
 	size_t n_reasons;
 	size_t n_versions;		/* how many versions of the kind are stored */
 	int has_served;

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "proxy/certfetch.h"
+#include "proxy/reverify.h"
 #include "proxy/served.h"
 #include "proxy/sync.h"
 #include "verify/verify.h"
@@ -17,6 +18,8 @@
 /* Certificates fetched at once after a new authroot version. */
 #define CERT_PARALLEL 4
 #define SEQ_MAX 1024
+/* Built-in roots fetched at once (there are four). */
+#define ANCHOR_FETCH_MAX 8
 
 struct round;
 struct kind_job;
@@ -50,6 +53,8 @@ struct round {
 	struct certfetch *certs;	/* one per listed root the store lacks */
 	size_t n_want, next_want;
 	int certs_started;
+	struct certfetch anchors[ANCHOR_FETCH_MAX];	/* pinned roots the trust set lacks */
+	size_t anchors_pending;
 };
 
 /* Sets a kind's outcome. result and seq may be o's own: they are copied first. */
@@ -152,6 +157,9 @@ is_newest(struct store *s, const struct version *ver)
 }
 
 static void start_cab(struct kind_job *j);
+static int trust_refresh(struct sync_ctx *ctx, time_t now, char *err, size_t err_len);
+static void log_event(struct round *r, enum event_type type, enum ctl_kind kind,
+    const char *sequence, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static void schedule(struct sync_ctx *ctx);
 static void start_certs(struct round *r);
 static void pump_certs(struct round *r);
@@ -160,6 +168,7 @@ static void
 round_check_done(struct round *r)
 {
 	struct sync_ctx *ctx = r->ctx;
+	time_t now = r->now;
 
 	if (r->pending > 0)
 		return;
@@ -167,6 +176,11 @@ round_check_done(struct round *r)
 	ctx->round = NULL;
 	free(r->certs);
 	free(r);
+	if (ctx->trust_stale) {
+		char err[512];
+
+		trust_refresh(ctx, now, err, sizeof(err));
+	}
 	if (ctx->done != NULL)
 		ctx->done(ctx, ctx->done_arg);
 	schedule(ctx);
@@ -266,7 +280,7 @@ on_cab(const struct fetch_result *res, void *arg)
 	struct vfy_params p;
 	struct verdict v;
 	struct version ver;
-	enum admit_result ar;
+	enum admit_result ar, again;
 	enum store_err err;
 
 	r->pending--;
@@ -288,8 +302,9 @@ on_cab(const struct fetch_result *res, void *arg)
 	memset(&p, 0, sizeof(p));
 	p.kind = j->kind;
 	p.at = r->now;
-	p.anchors = ctx->anchors;
-	p.intermediates = ctx->intermediates;
+	p.anchors = &ctx->trust.anchors;
+	p.intermediates = ctx->trust.intermediates;
+	p.require_cab = 1;	/* only a CAB is ever served as one */
 	vfy_verify(res->body, res->len, &p, &v);
 	if (j->upstream == 0 && v.sequence[0] != '\0')
 		snprintf(j->cab_seq, sizeof(j->cab_seq), "%s", v.sequence);
@@ -301,6 +316,11 @@ on_cab(const struct fetch_result *res, void *arg)
 		settle(j);
 		goto out;
 	}
+	/* a copy quarantined before because of this mirror's trust set is judged again */
+	if (ar == ADMIT_DUPLICATE && vfy_reason_trust_dependent(ver.reason) &&
+	    reverify_one(ctx->store, &ctx->trust, &ver, r->now, &again, &ver) == STORE_OK &&
+	    again != ADMIT_QUARANTINED)
+		ar = again;
 	switch (ar) {
 	case ADMIT_ADMITTED:
 		keep_validators(r, cf->plain, res);
@@ -315,7 +335,10 @@ on_cab(const struct fetch_result *res, void *arg)
 		if (is_newest(ctx->store, &ver)) {
 			keep_validators(r, cf->plain, res);
 			outcome(&ctx->outcome[j->kind], 1, "unchanged", ver.sequence,
-			    "%s: version %s already stored", cf->plain, ver.sequence);
+			    "%s: version %s already stored%s", cf->plain, ver.sequence,
+			    ctx->reverified.admitted > 0 ? " (admitted this round: the trust set "
+			    "changed, and the copies quarantined for want of it were verified "
+			    "again)" : "");
 			settle(j);
 			break;
 		}
@@ -330,6 +353,12 @@ on_cab(const struct fetch_result *res, void *arg)
 		keep_validators(r, cf->plain, NULL);
 		append_error(j, "%s: quarantined %s (%s)", cf->plain,
 		    ver.sequence[0] ? ver.sequence : "copy", vfy_reason_str(ver.reason));
+		if (vfy_reason_trust_dependent(ver.reason) && ctx->trust.kept == 0) {
+			char advice[CONFIG_PATH_MAX + 256];
+
+			append_error(j, "no Microsoft root is trusted yet: %s",
+			    trust_advice(ctx->cfg, advice, sizeof(advice)));
+		}
 		next_upstream(j, 1, "quarantined", ver.sequence);
 		break;
 	case ADMIT_ROLLBACK:
@@ -420,8 +449,8 @@ pump_certs(struct round *r)
 		struct certfetch *cf = &r->certs[r->next_want++];
 
 		r->pending++;
-		if (certfetch_start(cf, ctx->fetcher, ctx->store, ctx->cfg, cf->sha1, r->now,
-		    on_cert, r) != 0) {
+		if (certfetch_start(cf, ctx->fetcher, ctx->store, ctx->cfg, cf->sha1, NULL,
+		    r->now, on_cert, r) != 0) {
 			r->pending--;
 			ctx->certs_failed++;
 		}
@@ -449,19 +478,140 @@ start_certs(struct round *r)
 	pump_certs(r);
 }
 
+/* Each kind's cab from the upstreams in order, and authroot's sequence file. */
+static void
+start_kinds(struct round *r)
+{
+	struct sync_ctx *ctx = r->ctx;
+	int k;
+
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++) {
+		struct kind_job *j = &r->jobs[k];
+
+		j->r = r;
+		j->kind = (enum ctl_kind)k;
+		if (k == KIND_AUTHROOT) {
+			struct fetch_limits lim;
+			char url[640], plain[600];
+
+			make_url(ctx->cfg, 0, ctl_kind_seq_name(KIND_AUTHROOT), url,
+			    sizeof(url), plain, sizeof(plain));
+			fetch_limits_of(ctx->cfg, SEQ_MAX, &lim);
+			r->pending++;
+			/* unconditional: it is tiny, and the comparison needs its text */
+			if (fetch_start(ctx->fetcher, url, NULL, NULL, &lim, on_seq, j) != 0)
+				r->pending--;
+		}
+		start_cab(j);
+	}
+}
+
+/* ---- the pinned roots, when the trust set lacks them ---- */
+
+static void
+on_anchor(struct certfetch *cf, int stored, const char *why)
+{
+	struct round *r = cf->arg;
+	struct sync_ctx *ctx = r->ctx;
+	char err[512];
+
+	(void)why;
+	r->pending--;
+	ctx->anchors_fetched += stored != 0;
+	if (--r->anchors_pending > 0) {
+		round_check_done(r);
+		return;
+	}
+	/* all answered: trust what came, then judge the lists with it */
+	if (ctx->anchors_fetched > 0 && trust_refresh(ctx, r->now, err, sizeof(err)) < 0)
+		log_event(r, EV_SYNC, KIND_AUTHROOT, "", "trust set not reloaded: %s", err);
+	start_kinds(r);
+	round_check_done(r);
+}
+
+/*
+ * Fetches the built-in roots the trust set lacks; returns how many
+ * transfers started (0: none missing, or none could start).
+ */
+static size_t
+start_anchors(struct round *r)
+{
+	struct sync_ctx *ctx = r->ctx;
+	unsigned char sha1[ANCHOR_FETCH_MAX][20], sha256[ANCHOR_FETCH_MAX][32];
+	size_t n, i;
+
+	n = trust_missing(&ctx->trust, sha1, sha256, ANCHOR_FETCH_MAX);
+	for (i = 0; i < n && i < ANCHOR_FETCH_MAX; i++) {
+		struct certfetch *cf = &r->anchors[r->anchors_pending];
+
+		r->pending++;
+		r->anchors_pending++;
+		if (certfetch_start(cf, ctx->fetcher, ctx->store, ctx->cfg, sha1[i], sha256[i],
+		    r->now, on_anchor, r) != 0) {
+			r->pending--;
+			r->anchors_pending--;
+		}
+	}
+	return r->anchors_pending;
+}
+
+/* sync_trust_refresh, whether a round runs or not (the round itself calls this). */
+static int
+trust_refresh(struct sync_ctx *ctx, time_t now, char *err, size_t err_len)
+{
+	struct trust fresh;
+	int rc = 1;
+
+	ctx->trust_stale = 0;
+	if (trust_load(ctx->cfg, NULL, NULL, 0, ctx->store, &fresh, err, err_len) != TRUST_OK) {
+		if (ctx->trust_loaded) {
+			trust_free(&fresh);
+			return -1;
+		}
+		/* nothing held yet: verify with what could be read; copies heal later */
+		rc = -1;
+	} else if (ctx->trust_loaded && memcmp(fresh.digest, ctx->trust.digest, 32) == 0) {
+		trust_free(&fresh);
+		return 0;
+	}
+	trust_free(&ctx->trust);
+	ctx->trust = fresh;
+	ctx->trust_loaded = 1;
+	if (reverify_all(ctx->store, &ctx->trust, KIND_UNKNOWN, now, &ctx->reverified) != STORE_OK &&
+	    rc > 0) {
+		snprintf(err, err_len, "verifying quarantined copies again: %s",
+		    store_last_error(ctx->store));
+		rc = -1;
+	}
+	return rc;
+}
+
+int
+sync_trust_refresh(struct sync_ctx *ctx, time_t now, char *err, size_t err_len)
+{
+	if (ctx->running) {
+		ctx->trust_stale = 1;
+		return 0;
+	}
+	return trust_refresh(ctx, now, err, err_len);
+}
+
 int
 sync_start(struct sync_ctx *ctx, time_t now)
 {
 	struct round *r;
+	char err[512];
 	int k;
 
 	if (ctx->running || (r = calloc(1, sizeof(*r))) == NULL)
 		return -1;
+	memset(&ctx->reverified, 0, sizeof(ctx->reverified));
+	trust_refresh(ctx, now, err, sizeof(err));	/* a failure keeps the set held */
 	r->ctx = ctx;
 	r->now = now;
 	ctx->running = 1;
 	ctx->round = r;
-	ctx->certs_fetched = ctx->certs_failed = 0;
+	ctx->certs_fetched = ctx->certs_failed = ctx->anchors_fetched = 0;
 	memset(ctx->outcome, 0, sizeof(ctx->outcome));
 	r->pending++;	/* held while starting, so no callback ends the round early */
 	if (ctx->certs_only) {
@@ -469,26 +619,8 @@ sync_start(struct sync_ctx *ctx, time_t now)
 	} else if (ctx->cfg->n_upstream == 0) {
 		for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
 			outcome(&ctx->outcome[k], 0, "failed", NULL, "no upstream configured");
-	} else {
-		for (k = KIND_AUTHROOT; k < KIND_COUNT; k++) {
-			struct kind_job *j = &r->jobs[k];
-
-			j->r = r;
-			j->kind = (enum ctl_kind)k;
-			if (k == KIND_AUTHROOT) {
-				struct fetch_limits lim;
-				char url[640], plain[600];
-
-				make_url(ctx->cfg, 0, ctl_kind_seq_name(KIND_AUTHROOT), url,
-				    sizeof(url), plain, sizeof(plain));
-				fetch_limits_of(ctx->cfg, SEQ_MAX, &lim);
-				r->pending++;
-				/* unconditional: it is tiny, and the comparison needs its text */
-				if (fetch_start(ctx->fetcher, url, NULL, NULL, &lim, on_seq, j) != 0)
-					r->pending--;
-			}
-			start_cab(j);
-		}
+	} else if (start_anchors(r) == 0) {
+		start_kinds(r);
 	}
 	r->pending--;
 	round_check_done(r);
@@ -498,6 +630,8 @@ sync_start(struct sync_ctx *ctx, time_t now)
 void
 sync_free(struct sync_ctx *ctx)
 {
+	trust_free(&ctx->trust);
+	ctx->trust_loaded = 0;
 	struct round *r = ctx->round;
 
 	if (r != NULL) {

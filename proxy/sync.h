@@ -29,6 +29,8 @@
 #include "proxy/config.h"
 #include "proxy/fetch.h"
 #include "proxy/report.h"
+#include "proxy/reverify.h"
+#include "proxy/trust.h"
 #include "store/store.h"
 #include "verify/anchors.h"
 
@@ -43,28 +45,45 @@ struct sync_outcome {
 struct sync_ctx {
 	const struct config *cfg;
 	struct store *store;
-	const struct anchors *anchors;
-	STACK_OF(X509) *intermediates;
+	struct trust trust;		/* sync_trust_refresh; every round refreshes it */
 	struct fetcher *fetcher;
 	struct report_sync *state;	/* last success and failures per kind (may be NULL) */
 	int certs_only;			/* sync --certs: only the root certificates */
 	/* filled by a round */
 	struct sync_outcome outcome[KIND_COUNT];
 	size_t certs_fetched, certs_failed;
+	size_t anchors_fetched;		/* pinned roots fetched from upstream */
+	struct reverify_result reverified;	/* by the last trust change */
 	int running;
 	/* called once when the round (and its certificate fetches) ended */
 	void (*done)(struct sync_ctx *ctx, void *arg);
 	void *done_arg;
 	/* internal */
 	void *round;
+	int trust_loaded;
+	int trust_stale;		/* refresh once the running round ends */
 	struct event *poll_timer;	/* sync_poll_start */
 	time_t (*clock)(void *arg);
 	void *clock_arg;
 };
 
 /*
+ * Loads the trust set (trust.h) from ctx->cfg and the store. When it differs
+ * from the one held (or none was), it replaces it and every copy quarantined
+ * for a trust reason is verified again (reverify.c; ctx->reverified says
+ * what came of it). Returns 1 if the set changed, 0 if not, -1 with err set
+ * when it could not be read (the set held is kept). While a round runs the
+ * refresh waits for its end (returns 0).
+ */
+int sync_trust_refresh(struct sync_ctx *ctx, time_t now, char *err, size_t err_len);
+
+/*
  * Starts a round at time now (the verification time and first-seen time of
- * what it admits). Returns 0, or -1 if a round is already running.
+ * what it admits). It first refreshes the trust set; when a pinned
+ * Microsoft root is still missing, it fetches it from the upstreams as
+ * <SHA1>.crt (kept only if its SHA-256 is the pin), so a mirror with no
+ * anchors directory verifies within its first round. Returns 0, or -1 if a
+ * round is already running.
  */
 int sync_start(struct sync_ctx *ctx, time_t now);
 

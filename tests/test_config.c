@@ -44,7 +44,8 @@ parses_values_and_lists(void **state)
 	    "stale_after = 2d\n"
 	    "timeout = 45\n"
 	    "log_format = json\n"
-	    "anchor_pin = AA:BB\n";
+	    "anchor_pin = AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:"
+	    "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99\n";
 
 	(void)state;
 	config_defaults(&c);
@@ -75,6 +76,9 @@ errors_name_the_line(void **state)
 		{ "timeout = 99999999999999999999\n", "t:1: 'timeout' must be" },
 		{ "user = two words\n", "t:1: 'user' takes one word" },
 		{ "listen = \n", "t:1: 'listen' value is empty" },
+		{ "anchor_pin = AA:BB\n", "t:1: anchor_pin must be a SHA-256 fingerprint" },
+		{ "anchor_pin = 847DF6A78497943F27FC72EB93F9A637320A02B561D0A91B09E87A7807ED7CZZ\n",
+		  "t:1: anchor_pin must be" },
 	};
 	struct config c;
 	char err[256];

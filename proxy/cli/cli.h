@@ -20,6 +20,7 @@
 
 #include "proxy/config.h"
 #include "proxy/json.h"
+#include "proxy/trust.h"
 #include "store/store.h"
 #include "verify/anchors.h"
 
@@ -43,6 +44,7 @@ int cli_export(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_sync(int argc, char **argv);
+int cli_reverify(int argc, char **argv);
 
 /* The options every command takes. */
 struct cli_opts {
@@ -105,13 +107,15 @@ int cli_store_open(const struct config *cfg, int readonly, struct store **s,
     const char *cmd);
 
 /*
- * The trust material: built-in pins, cfg's and extra pins, the certificates
- * in dir (cfg->anchors when dir is NULL), cfg's intermediates. Prints and
- * returns EXIT_USAGE/EXIT_IO on failure; warns when no anchor was kept.
+ * The trust set (trust.h): built-in pins, cfg's and extra pins, the
+ * certificates in dir (cfg->anchors when dir is NULL), the pinned roots the
+ * store s holds (s may be NULL), cfg's intermediates. Prints and returns
+ * EXIT_USAGE/EXIT_IO on failure (trust_free t all the same); warns, saying
+ * what to do, when no anchor was kept.
  */
 int cli_trust_load(const struct config *cfg, const char *dir,
-    char *const *pins, size_t n_pins, struct anchors *a,
-    STACK_OF(X509) **intermediates, const char *cmd);
+    char *const *pins, size_t n_pins, struct store *s, struct trust *t,
+    const char *cmd);
 
 /* Parses --at; prints and returns EXIT_USAGE if it is not ISO 8601. */
 int cli_time(const char *text, time_t *t, const char *cmd);

@@ -165,13 +165,11 @@ cli_store_open(const struct config *cfg, int readonly, struct store **s,
 
 int
 cli_trust_load(const struct config *cfg, const char *dir, char *const *pins,
-    size_t n_pins, struct anchors *a, STACK_OF(X509) **intermediates,
-    const char *cmd)
+    size_t n_pins, struct store *s, struct trust *t, const char *cmd)
 {
-	char err[CONFIG_PATH_MAX + 128];
-	size_t kept;
+	char err[CONFIG_PATH_MAX + 256];
 
-	switch (trust_load(cfg, dir, pins, n_pins, a, intermediates, &kept, err, sizeof(err))) {
+	switch (trust_load(cfg, dir, pins, n_pins, s, t, err, sizeof(err))) {
 	case TRUST_OK:
 		break;
 	case TRUST_BAD_PIN:
@@ -181,9 +179,11 @@ cli_trust_load(const struct config *cfg, const char *dir, char *const *pins,
 		fprintf(stderr, "ctlmirror %s: %s\n", cmd, err);
 		return EXIT_IO;
 	}
-	if (kept == 0)
-		fprintf(stderr, "ctlmirror %s: warning: no certificate in %s matches a pinned anchor; "
-		    "nothing can verify\n", cmd, dir != NULL ? dir : cfg->anchors);
+	if (t->kept == 0)
+		fprintf(stderr, "ctlmirror %s: warning: no certificate%s%s matches a pinned "
+		    "anchor, so nothing can verify: %s\n", cmd, t->no_dir ? "" : " in ",
+		    t->no_dir ? "" : dir != NULL ? dir : cfg->anchors,
+		    trust_advice(cfg, err, sizeof(err)));
 	return 0;
 }
 

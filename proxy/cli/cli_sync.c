@@ -65,15 +65,14 @@ cli_sync(int argc, char **argv)
 	struct cli_opts o;
 	struct sync_opts so = { NULL, 0 };
 	struct config cfg;
-	struct anchors anchors;
 	struct sync_ctx ctx;
+	char err[CONFIG_PATH_MAX + 256];
+	struct reverify_result healed;
 	struct event_base *base = NULL;
 	time_t now = time(NULL);
 	int status, k, all_ok = 1;
 
 	memset(&ctx, 0, sizeof(ctx));
-	if (anchors_init(&anchors) != ANCHORS_OK)
-		return EXIT_IO;
 	status = cli_parse(argc, argv, extra, take, &so, &o, &cfg, "sync", usage);
 	if (status != 0) {
 		status = status < 0 ? 0 : status;
@@ -86,16 +85,21 @@ cli_sync(int argc, char **argv)
 	}
 	if (so.now != NULL && (status = cli_time(so.now, &now, "sync")) != 0)
 		goto out;
-	if ((status = cli_trust_load(&cfg, NULL, NULL, 0, &anchors, &ctx.intermediates, "sync")) != 0 ||
-	    (status = cli_store_open(&cfg, 0, &ctx.store, "sync")) != 0)
+	if ((status = cli_store_open(&cfg, 0, &ctx.store, "sync")) != 0)
 		goto out;
+	ctx.cfg = &cfg;
+	/* the trust set; copies quarantined for want of it are verified again */
+	if (sync_trust_refresh(&ctx, now, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ctlmirror sync: %s\n", err);
+		status = EXIT_IO;
+		goto out;
+	}
+	healed = ctx.reverified;
 	status = EXIT_IO;
 	if ((base = event_base_new()) == NULL || (ctx.fetcher = fetcher_new(base)) == NULL) {
 		fprintf(stderr, "ctlmirror sync: cannot start the event loop or libcurl\n");
 		goto out;
 	}
-	ctx.cfg = &cfg;
-	ctx.anchors = &anchors;
 	ctx.certs_only = so.certs;
 	ctx.done = on_done;
 	ctx.done_arg = base;
@@ -130,6 +134,12 @@ cli_sync(int argc, char **argv)
 		}
 		json_int(&j, "certs_fetched", (long long)ctx.certs_fetched);
 		json_int(&j, "certs_failed", (long long)ctx.certs_failed);
+		json_int(&j, "anchors_fetched", (long long)ctx.anchors_fetched);
+		json_begin(&j, "reverified", '{');
+		json_int(&j, "checked", (long long)(healed.checked + ctx.reverified.checked));
+		json_int(&j, "admitted", (long long)(healed.admitted + ctx.reverified.admitted));
+		json_int(&j, "rollbacks", (long long)(healed.rollbacks + ctx.reverified.rollbacks));
+		json_end(&j, '}');
 		json_end(&j, '}');
 		putchar('\n');
 	} else {
@@ -139,6 +149,14 @@ cli_sync(int argc, char **argv)
 		if (ctx.certs_fetched + ctx.certs_failed > 0)
 			printf("certificates: %zu fetched, %zu failed\n", ctx.certs_fetched,
 			    ctx.certs_failed);
+		if (ctx.anchors_fetched > 0)
+			printf("trust: %zu pinned root%s fetched from upstream\n",
+			    ctx.anchors_fetched, ctx.anchors_fetched == 1 ? "" : "s");
+		if (healed.checked + ctx.reverified.checked > 0)
+			printf("trust: %zu quarantined cop%s verified again, %zu admitted\n",
+			    healed.checked + ctx.reverified.checked,
+			    healed.checked + ctx.reverified.checked == 1 ? "y" : "ies",
+			    healed.admitted + ctx.reverified.admitted);
 	}
 	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
 		all_ok &= ctx.outcome[k].ok;
@@ -149,7 +167,5 @@ out:
 	if (base != NULL)
 		event_base_free(base);
 	store_close(ctx.store);
-	sk_X509_pop_free(ctx.intermediates, X509_free);
-	anchors_free(&anchors);
 	return status;
 }

@@ -48,7 +48,7 @@ static void
 print_json(const char *file, const char *sha256, const struct verdict *v)
 {
 	struct json j;
-	char digest[2 * EVP_MAX_MD_SIZE + 1];
+	char digest[2 * EVP_MAX_MD_SIZE + 1], root_fp[65];
 
 	hex_encode(v->content_digest, v->content_digest_len, 0, digest);
 	json_init(&j, stdout);
@@ -57,6 +57,9 @@ print_json(const char *file, const char *sha256, const struct verdict *v)
 	json_bool(&j, "ok", v->reason == VFY_OK);
 	json_str(&j, "reason", vfy_reason_str(v->reason));
 	json_str(&j, "detail", v->detail);
+	hex_encode(v->untrusted_root_sha256, 32, 1, root_fp);
+	json_str(&j, "untrusted_root", v->has_untrusted_root ? v->untrusted_root : NULL);
+	json_str(&j, "untrusted_root_sha256", v->has_untrusted_root ? root_fp : NULL);
 	json_str(&j, "kind", v->kind == KIND_UNKNOWN ? NULL : ctl_kind_str(v->kind));
 	json_str(&j, "sequence", v->sequence[0] ? v->sequence : NULL);
 	json_time(&j, "this_update", v->this_update, v->this_update != 0);
@@ -127,14 +130,16 @@ cli_verify(int argc, char **argv)
 	struct cli_opts o;
 	struct cli_trust_opts t;
 	struct config cfg;
-	struct anchors anchors;
+	struct trust trust;
 	struct vfy_params params;
+	struct store *s = NULL;
+	char serr[512];
 	int i, status = 0, err;
 
 	memset(&params, 0, sizeof(params));
 	memset(&t, 0, sizeof(t));
-	if (anchors_init(&anchors) != ANCHORS_OK ||
-	    (t.pins = calloc((size_t)argc, sizeof(*t.pins))) == NULL) {
+	memset(&trust, 0, sizeof(trust));
+	if ((t.pins = calloc((size_t)argc, sizeof(*t.pins))) == NULL) {
 		fprintf(stderr, "ctlmirror verify: out of memory\n");
 		return EXIT_IO;
 	}
@@ -158,11 +163,15 @@ cli_verify(int argc, char **argv)
 		status = EXIT_USAGE;
 		goto out;
 	}
-	status = cli_trust_load(&cfg, t.anchors, t.pins, t.n_pins, &anchors,
-	    &params.intermediates, "verify");
+	/* roots fetched or imported into the store count too, when there is one */
+	if (store_open(cfg.store, cfg.map_size_mb, 1, &s, serr, sizeof(serr)) != STORE_OK)
+		s = NULL;
+	status = cli_trust_load(&cfg, t.anchors, t.pins, t.n_pins, s, &trust, "verify");
+	store_close(s);
 	if (status != 0)
 		goto out;
-	params.anchors = &anchors;
+	params.anchors = &trust.anchors;
+	params.intermediates = trust.intermediates;
 
 	for (i = optind; i < argc; i++) {
 		struct verdict v;
@@ -199,7 +208,6 @@ cli_verify(int argc, char **argv)
 	}
 out:
 	free(t.pins);
-	sk_X509_pop_free(params.intermediates, X509_free);
-	anchors_free(&anchors);
+	trust_free(&trust);
 	return status;
 }

@@ -23,6 +23,7 @@ static const struct {
 	{ "versions", cli_versions, "list every stored version with its status" },
 	{ "show", cli_show, "everything known about one version" },
 	{ "status", cli_status, "what is served per kind, signer expiry, health" },
+	{ "reverify", cli_reverify, "verify again what was quarantined for want of trust" },
 	{ "pin", cli_pin, "serve one admitted version until unpinned" },
 	{ "unpin", cli_unpin, "serve the newest verified version again" },
 	{ "diff", cli_diff, "roots added, removed and changed between two versions" },

@@ -113,7 +113,7 @@ wait_for_cert(struct worker *w, struct evhttp_request *req, const struct route *
 		if ((cw = calloc(1, sizeof(*cw))) == NULL ||
 		    (w->fetcher == NULL && (w->fetcher = fetcher_new(w->base)) == NULL) ||
 		    certfetch_start(&cw->fetch, w->fetcher, w->sv->store, &w->cfg, rt->sha1,
-		    server_now(w->sv), on_cert_fetched, cw) != 0) {
+		    NULL, server_now(w->sv), on_cert_fetched, cw) != 0) {
 			free(cw);
 			free(wt);
 			return 0;
@@ -233,6 +233,15 @@ access_log(struct worker *w, struct evhttp_request *req, const struct route *rt,
 	server_access(w->sv, line);
 }
 
+/* A refusal: the connection closes after it, as nginx does. */
+static void
+refuse(struct evhttp_request *req, int code, const char *reason, const char *body,
+    struct reply *r)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+	reply_text(req, code, reason, "text/plain", body, r);
+}
+
 void
 http_handle(struct evhttp_request *req, void *arg)
 {
@@ -295,19 +304,16 @@ http_handle(struct evhttp_request *req, void *arg)
 		ops_serve(w, req, rt.target, &r);
 		break;
 	case RT_FORBIDDEN:
-		evhttp_add_header(out, "Connection", "close");
-		reply_text(req, 403, "Forbidden", "text/plain",
+		refuse(req, 403, "Forbidden",
 		    "403 this mirror serves only the certificate trust lists of its mirrored hosts\n", &r);
 		break;
 	case RT_BAD_METHOD:
 		evhttp_add_header(out, "Allow", "GET, HEAD");
-		evhttp_add_header(out, "Connection", "close");
-		reply_text(req, 405, "Method Not Allowed", "text/plain",
+		refuse(req, 405, "Method Not Allowed",
 		    "405 only GET and HEAD; this is not a tunnelling proxy\n", &r);
 		break;
 	case RT_BAD_REQUEST:
-		evhttp_add_header(out, "Connection", "close");
-		reply_text(req, 400, "Bad Request", "text/plain", "400 bad request target\n", &r);
+		refuse(req, 400, "Bad Request", "400 bad request target\n", &r);
 		break;
 	default:
 		reply_text(req, 404, "Not Found", "text/plain", "404 not found\n", &r);

@@ -330,6 +330,28 @@ worker_reconfigure(evutil_socket_t fd, short what, void *arg)
 	apply_limits(w);
 }
 
+/*
+ * The trust set, loaded at start and after SIGHUP: when it changed, copies
+ * quarantined for want of it were verified again (sync.c); say what came of it.
+ */
+static void
+refresh_trust(struct server *sv, const char *when)
+{
+	char err[CONFIG_PATH_MAX + 256];
+	const struct reverify_result *r = &sv->syncer.reverified;
+	int rc = sync_trust_refresh(&sv->syncer, server_now(sv), err, sizeof(err));
+
+	if (rc < 0)
+		server_log("%s: trust set: %s", when, err);
+	if (rc != 0 && r->checked > 0)
+		server_log("%s: %zu quarantined cop%s verified again with the trust set: "
+		    "%zu admitted, %zu rollback%s", when, r->checked, r->checked == 1 ? "y" : "ies",
+		    r->admitted, r->rollbacks, r->rollbacks == 1 ? "" : "s");
+	if (sv->syncer.trust_loaded && sv->syncer.trust.kept == 0)
+		server_log("%s: no Microsoft root is trusted yet: %s", when,
+		    trust_advice(&sv->cfg, err, sizeof(err)));
+}
+
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
@@ -364,6 +386,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 			    worker_reconfigure, &sv->workers[i], NULL);
 	}
 	open_access_log(sv);
+	refresh_trust(sv, "SIGHUP");
 	server_log("SIGHUP: config re-read, logs reopened");
 }
 
@@ -392,25 +415,10 @@ clock_of(void *arg)
 	return server_now(arg);
 }
 
-/* Upstream polling on the main thread's loop, with the trust the config names. */
+/* Upstream polling on the main thread's loop. */
 static int
 start_polling(struct server *sv, struct event_base *base)
 {
-	char err[CONFIG_PATH_MAX + 128];
-	size_t kept = 0;
-
-	if (trust_load(&sv->cfg, NULL, NULL, 0, &sv->anchors, &sv->syncer.intermediates,
-	    &kept, err, sizeof(err)) != TRUST_OK)
-		server_log("sync: %s", err);
-	if (kept == 0)
-		server_log("sync: no anchors could be read: every fetched copy will be "
-		    "quarantined until 'anchors =' names the Microsoft roots");
-	sv->syncer.cfg = &sv->cfg;
-	sv->syncer.store = sv->store;
-	sv->syncer.anchors = &sv->anchors;
-	sv->syncer.state = &sv->sync_state;
-	sv->syncer.done = on_round_done;
-	sv->syncer.done_arg = sv;
 	if ((sv->syncer.fetcher = fetcher_new(base)) == NULL ||
 	    sync_poll_start(&sv->syncer, base, clock_of, sv) != 0) {
 		server_log("cannot set up upstream polling");
@@ -491,7 +499,6 @@ server_run(const struct config *cfg, const char *config_path, time_t skew)
 	pthread_mutex_init(&sv.log_lock, NULL);
 	pthread_mutex_init(&sv.sync_lock, NULL);
 	pthread_mutex_init(&sv.cfg_lock, NULL);
-	anchors_init(&sv.anchors);
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() != 0) {
@@ -516,6 +523,12 @@ server_run(const struct config *cfg, const char *config_path, time_t skew)
 		server_log("cannot install signal handlers");
 		goto out;
 	}
+	sv.syncer.cfg = &sv.cfg;
+	sv.syncer.store = sv.store;
+	sv.syncer.state = &sv.sync_state;
+	sv.syncer.done = on_round_done;
+	sv.syncer.done_arg = &sv;
+	refresh_trust(&sv, "start");
 	announce(&sv);
 	if (sv.cfg.poll_interval > 0 && start_polling(&sv, main_base) != 0)
 		goto out;
@@ -543,8 +556,6 @@ out:
 		event_free(ev_flush);
 	sync_free(&sv.syncer);
 	fetcher_free(sv.syncer.fetcher);
-	sk_X509_pop_free(sv.syncer.intermediates, X509_free);
-	anchors_free(&sv.anchors);
 	for (i = 0; i < sv.n_workers; i++)
 		worker_free(&sv.workers[i]);
 	store_close(sv.store);

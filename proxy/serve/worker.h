@@ -31,7 +31,6 @@
 #include "proxy/served.h"
 #include "proxy/sync.h"
 #include "store/store.h"
-#include "verify/anchors.h"
 
 #define SERVER_MAX_WORKERS 64
 
@@ -66,8 +65,7 @@ struct server {
 	pthread_mutex_t sync_lock;	/* guards sync, which workers read for health */
 	struct report_sync sync;	/* a copy of sync_state after each round */
 	struct report_sync sync_state;	/* the main thread's, written during rounds */
-	struct sync_ctx syncer;		/* main thread: polls upstream */
-	struct anchors anchors;
+	struct sync_ctx syncer;		/* main thread: polls upstream, holds the trust set */
 	pthread_mutex_t log_lock;	/* guards access_log (reopened on SIGHUP) */
 	FILE *access_log;		/* NULL: stdout */
 	time_t started;
