@@ -43,7 +43,8 @@ def fail(msg):
 
 
 def build_inputs(fx, dst):
-    """The verifying authroot cabs in ascending sequence order, and distinct other files (fillers)."""
+    """The verifying authroot cabs in ascending sequence order, and distinct other CAB files
+    (fillers: damaged, quarantined or older copies; every one is stored)."""
     rows = fixture_cases(fx)
     good = sorted((r for r in rows if r["kind"] == "authroot" and r["reason"] == "OK" and r["file"].endswith(".cab")),
                   key=lambda r: int(r["sequence"], 16))
@@ -58,7 +59,8 @@ def build_inputs(fx, dst):
             variants.append(data[:rnd.randrange(1, len(data))] if i % 2 or r in good else data + bytes([i % 256]) * (i + 1))
         for i, v in enumerate(variants):
             h = hashlib.sha256(v).hexdigest()
-            if h in seen:
+            # import stores only CABs (anything else is refused, not recorded)
+            if h in seen or not v.startswith(b"MSCF"):
                 continue
             seen.add(h)
             p = os.path.join(dst, f"{r['name']}-{i}.cab")
@@ -175,7 +177,7 @@ def main():
             t.start()
         for t in writers:
             t.join(timeout=IMPORT_SECONDS + 60)
-        time.sleep(0.3)
+        time.sleep(0.3)     # the readers go on a little after the last import: a deliberate overlap
         stop.set()
         for t in readers:
             t.join(timeout=60)

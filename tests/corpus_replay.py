@@ -52,7 +52,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -61,7 +60,8 @@ import time
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fake_upstream import Bytes, FakeUpstream, Status  # noqa: E402
-from testlib import Broken, check, checks, failures, iso, report, sanitizer_report, t  # noqa: E402
+from testlib import (Broken, Daemon, check, checks, curl, failures, iso, report, sanitizer_report, t,
+                     write_config)  # noqa: E402
 
 SKIP = 77
 SEED = 20091029
@@ -236,67 +236,13 @@ class Mirror:
             raise Broken(f"{what}: not JSON: {r.stdout[:300]!r}")
 
 
-class Daemon:
-    def __init__(self, binary, conf, tmp, now):
-        self.err_path = os.path.join(tmp, "serve.stderr")
-        self.out_path = os.path.join(tmp, "serve.stdout")
-        self.err = open(self.err_path, "w")
-        self.out = open(self.out_path, "w")
-        self.proc = subprocess.Popen([binary, "serve", "-c", conf, "--listen", "127.0.0.1:0", "--now", now],
-                                     stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL)
-        self.port = None
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            text = self.stderr()
-            m = re.search(r"listening on http://127\.0\.0\.1:(\d+)/", text)
-            if m:
-                self.port = int(m.group(1))
-                self.startup = text.splitlines()[0]
-                break
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        if self.port is None:
-            raise Broken(f"serve did not start: exit {self.proc.poll()}: {self.stderr()[-800:]}")
-        self.base = f"http://127.0.0.1:{self.port}"
-
-    def stderr(self):
-        with open(self.err_path, errors="replace") as f:
-            return f.read()
-
-    def stop(self):
-        """SIGTERM; returns the exit status (None if it had to be killed)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                self.err.close()
-                self.out.close()
-                return None
-        self.err.close()
-        self.out.close()
-        return self.proc.returncode
-
-
-# curl talks to 127.0.0.1 only: no proxy from the environment, none bypassed for the mirrored host
-CURL_ENV = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-
-
-def curl(url, host=None, proxy=None, timeout=20):
-    """GET with curl: (status, body bytes)."""
-    cmd = ["curl", "-sS", "--max-time", str(timeout), "-o", "-", "-w", "\n%{http_code}", "--noproxy", "*"]
-    if host:
-        cmd += ["-H", f"Host: {host}"]
-    if proxy:
-        cmd = [c for c in cmd if c not in ("--noproxy", "*")] + ["-x", proxy]
-    r = subprocess.run(cmd + [url], capture_output=True, timeout=timeout + 10, env=CURL_ENV)
-    if r.returncode != 0:
-        raise Broken(f"curl {url}: exit {r.returncode}: {r.stderr.decode(errors='replace').strip()}")
-    body, _, code = r.stdout.rpartition(b"\n")
-    return int(code), body
+def http_get(url, host=None, proxy=None, timeout=20):
+    """GET with curl (testlib.curl): (status, body bytes); Broken when curl itself fails."""
+    args = (["-H", f"Host: {host}"] if host else []) + (["-x", proxy] if proxy else [])
+    r = curl(*args, url, timeout=timeout)
+    if r.rc != 0:
+        raise Broken(f"curl {url}: exit {r.rc}: {r.err.strip()}")
+    return r.code, r.body
 
 
 # ---------------------------------------------------------------- the schedule
@@ -436,24 +382,25 @@ def compare(m, model, when, label, daemon, rnd):
               f"{label}: newest_quarantined {gq}, want {nq['row']['file']} {nq['reason']}")
     health = model.health(when)
     check(st.get("health") == health, f"{label}: health {st.get('health')} {st.get('health_reasons')}, want {health}")
-    # exit 0 when every kind with a stored version is ok (disallowed and pinrules have none)
-    want_rc = 0 if health == "ok" or not model.copies else 1
+    # exit 0 only when the mirror is healthy: every kind with a stored version is ok (disallowed
+    # and pinrules have none) and something is served (an empty store is critical)
+    want_rc = 0 if health == "ok" else 1
     check(r.returncode == want_rc, f"{label}: status exit {r.returncode} with health {health}, want {want_rc}")
 
     # the daemon, on the same store: the served bytes and their sequence
     q = "?%016x" % rnd.getrandbits(64)
     way = rnd.choice(["flat", "dns", "proxy"])
     if way == "flat":
-        cab = curl(f"{daemon.base}/authrootstl.cab{q}")
-        seq = curl(f"{daemon.base}/authrootseq.txt{q}")
+        cab = http_get(f"{daemon.base}/authrootstl.cab{q}")
+        seq = http_get(f"{daemon.base}/authrootseq.txt{q}")
     elif way == "dns":
         p = "/msdownload/update/v3/static/trustedr/en/"
-        cab = curl(f"{daemon.base}{p}authrootstl.cab{q}", host="ctldl.windowsupdate.com")
-        seq = curl(f"{daemon.base}{p}authrootseq.txt{q}", host="ctldl.windowsupdate.com")
+        cab = http_get(f"{daemon.base}{p}authrootstl.cab{q}", host="ctldl.windowsupdate.com")
+        seq = http_get(f"{daemon.base}{p}authrootseq.txt{q}", host="ctldl.windowsupdate.com")
     else:
         p = "http://ctldl.windowsupdate.com/msdownload/update/v3/static/trustedr/en/"
-        cab = curl(f"{p}authrootstl.cab{q}", proxy=daemon.base)
-        seq = curl(f"{p}authrootseq.txt{q}", proxy=daemon.base)
+        cab = http_get(f"{p}authrootstl.cab{q}", proxy=daemon.base)
+        seq = http_get(f"{p}authrootseq.txt{q}", proxy=daemon.base)
     if served is None:
         check(cab[0] == 503 and seq[0] == 503, f"{label}: daemon ({way}) answers {cab[0]}/{seq[0]} with nothing servable, want 503")
     else:
@@ -462,7 +409,7 @@ def compare(m, model, when, label, daemon, rnd):
               f"want {served['row']['file']}")
         check(seq == (200, served["row"]["sequence"].encode()),
               f"{label}: daemon ({way}) authrootseq.txt {seq}, want {served['row']['sequence']}")
-    code, body = curl(f"{daemon.base}/_ctlmirror/status.json")
+    code, body = http_get(f"{daemon.base}/_ctlmirror/status.json")
     try:
         dj = json.loads(body).get("authroot") or {}
     except ValueError:
@@ -596,22 +543,22 @@ def certificates(corpus, rows, up, m, daemon, model):
     up.update({f"{first}.crt": Bytes(der(first)), f"{other}.crt": Bytes(der(other)),
                f"{wrong}.crt": Bytes(der(other))})
     # a listed root the store lacks: fetched on demand, checked, stored, served
-    code, body = curl(f"{daemon.base}/{first}.crt")
+    code, body = http_get(f"{daemon.base}/{first}.crt")
     check(code == 200 and body == der(first), f"{first}.crt: {code}, {len(body)} bytes, want the corpus file")
     check(len(asked(first)) == base_listed + 1, f"{first}.crt: {len(asked(first)) - base_listed} upstream fetches, want 1")
-    code, body = curl(f"{daemon.base}/{first.lower()}.crt?{random.Random(SEED).getrandbits(32):x}")
+    code, body = http_get(f"{daemon.base}/{first.lower()}.crt?{random.Random(SEED).getrandbits(32):x}")
     check(code == 200 and body == der(first), f"{first.lower()}.crt (lower case): {code}")
     check(len(asked(first)) == base_listed + 1, f"{first}.crt: fetched again although stored")
     # not listed: 404 and the upstream is never asked
-    code, _ = curl(f"{daemon.base}/{other}.crt")
+    code, _ = http_get(f"{daemon.base}/{other}.crt")
     check(code == 404, f"{other}.crt (not listed by the served CTL): {code}, want 404")
     check(len(asked(other)) == base_other, f"{other}.crt (not listed): the daemon asked the upstream {len(asked(other)) - base_other} times")
     # listed but the upstream lacks it, or answers with another root's bytes
     n_lacking = len(asked(lacking))
-    code, _ = curl(f"{daemon.base}/{lacking}.crt")
+    code, _ = http_get(f"{daemon.base}/{lacking}.crt")
     check(code == 404 and len(asked(lacking)) == n_lacking + 1, f"{lacking}.crt (upstream 404): {code}, {len(asked(lacking)) - n_lacking} fetches")
     n_wrong = len(asked(wrong))
-    code, body = curl(f"{daemon.base}/{wrong}.crt")
+    code, body = http_get(f"{daemon.base}/{wrong}.crt")
     check(code == 404 and body != der(other), f"{wrong}.crt (upstream answers other bytes): {code}, want 404")
     check(len(asked(wrong)) == n_wrong + 1, f"{wrong}.crt: {len(asked(wrong)) - n_wrong} upstream fetches, want 1")
 
@@ -631,9 +578,9 @@ def certificates(corpus, rows, up, m, daemon, model):
     n_before = len(up.requests())
     sample = random.Random(SEED).sample(both, min(12, len(both)))
     for s in sample:
-        code, body = curl(f"{daemon.base}/{s}.crt")
+        code, body = http_get(f"{daemon.base}/{s}.crt")
         check(code == 200 and body == der(s), f"{s}.crt after sync --certs: {code}, {len(body)} bytes")
-    code, body = curl(f"{daemon.base}/{wrong}.crt")
+    code, body = http_get(f"{daemon.base}/{wrong}.crt")
     check(code == 200 and body == der(wrong), f"{wrong}.crt after sync --certs: {code}")
     check(len(up.requests()) == n_before, f"serving stored roots asked the upstream {len(up.requests()) - n_before} times")
 
@@ -646,17 +593,17 @@ def certificates(corpus, rows, up, m, daemon, model):
     if check(gone and kept, "no stored root separates the 2006 CTL from the served one"):
         r = m.run("pin", first_row["sequence"])
         check(r.returncode == 0, f"pin {first_row['file']}: exit {r.returncode} {r.stderr.strip()}")
-        code, _ = curl(f"{daemon.base}/{gone[0]}.crt")
+        code, _ = http_get(f"{daemon.base}/{gone[0]}.crt")
         check(code == 404, f"{gone[0]}.crt under a pin on the 2006 CTL (which does not list it): {code}, want 404")
-        code, body = curl(f"{daemon.base}/{kept[0]}.crt")
+        code, body = http_get(f"{daemon.base}/{kept[0]}.crt")
         check(code == 200 and body == der(kept[0]), f"{kept[0]}.crt under a pin on the 2006 CTL (which lists it): {code}")
-        code, body = curl(f"{daemon.base}/authrootstl.cab")
+        code, body = http_get(f"{daemon.base}/authrootstl.cab")
         check(code == 200 and body == first_row["data"], f"authrootstl.cab under a pin on 001: {code}")
         r = m.run("unpin")
         check(r.returncode == 0, f"unpin: exit {r.returncode}")
-        code, body = curl(f"{daemon.base}/{gone[0]}.crt")
+        code, body = http_get(f"{daemon.base}/{gone[0]}.crt")
         check(code == 200 and body == der(gone[0]), f"{gone[0]}.crt after unpin: {code}")
-        code, body = curl(f"{daemon.base}/authrootstl.cab")
+        code, body = http_get(f"{daemon.base}/authrootstl.cab")
         check(code == 200 and body == final["row"]["data"], f"authrootstl.cab after unpin: {code}")
 
 
@@ -682,22 +629,15 @@ def main():
     start = time.time()
     try:
         up = FakeUpstream().start()
-        conf = os.path.join(tmp, "ctlmirror.conf")
-        with open(conf, "w") as f:
-            f.write(f"store = {os.path.join(tmp, 'store')}\n"
-                    f"anchors = {os.path.join(corpus, 'anchors')}\n"
-                    f"upstream = {up.url}\n"
-                    "random_query = yes\n"
-                    "fetch_timeout = 20s\n"
-                    "poll_interval = 0\n"
-                    f"warn_days = {WARN_DAYS}\n"
-                    "workers = 2\n"
-                    f"access_log = {os.path.join(tmp, 'access.log')}\n")
+        conf = write_config(os.path.join(tmp, "ctlmirror.conf"), os.path.join(tmp, "store"),
+                            os.path.join(corpus, "anchors"), upstream=up.url, random_query="yes",
+                            fetch_timeout="20s", warn_days=WARN_DAYS, workers=2,
+                            access_log=os.path.join(tmp, "access.log"))
         m = Mirror(binary, conf)
         model = Model(up.url + "authrootstl.cab")
         model.last_when = rows[0]["own"]
         try:
-            daemon = Daemon(binary, conf, tmp, iso(rows[0]["own"]))
+            daemon = Daemon(binary, conf, tmp, "serve", now=iso(rows[0]["own"])).start()
             check("empty" in daemon.startup, f"serve on an empty store says {daemon.startup!r}")
             compare(m, model, rows[0]["own"], "before the first round", daemon, random.Random(SEED))
             replay(rows, up, m, daemon, model)
@@ -706,10 +646,8 @@ def main():
             failures.append(str(e))
     finally:
         if daemon is not None:
-            rc = daemon.stop()
-            err = daemon.stderr()
-            check(rc == 0, f"serve: exit {rc} on SIGTERM: {err[-800:]}")
-            check(not sanitizer_report(err), f"serve: sanitizer report: {err[-3000:]}")
+            daemon.stop_checked(max_secs=None, was_alive=False, says_stopped=False)   # exit 0, no sanitizer report
+        Daemon.stop_all()
         if up is not None:
             up.stop()
         shutil.rmtree(tmp, ignore_errors=True)

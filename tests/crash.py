@@ -48,14 +48,15 @@ class Stop(Exception):
 
 
 def make_inputs(fx, dst):
-    """Distinct files: the fixture cabs (not the 17 MiB one), truncations and extensions of them."""
+    """Distinct CAB files: the fixture cabs (not the 17 MiB one), truncations and extensions of them."""
     cases = os.path.join(fx, "cases")
     srcs = sorted(f for f in os.listdir(cases) if f != "oversized.cab")
     seen, files = set(), []
 
     def add(name, data):
         h = hashlib.sha256(data).hexdigest()
-        if h in seen:
+        # import stores only CABs: a bare .stl or a non-CAB file is refused, never recorded
+        if h in seen or not data.startswith(b"MSCF"):
             return
         seen.add(h)
         p = os.path.join(dst, name)
@@ -117,7 +118,7 @@ def killed_import(run, files, mode, rnd):
     if mode == "lines":
         done.wait(timeout=60)
     else:
-        time.sleep(rnd.uniform(0, 0.3))
+        time.sleep(rnd.uniform(0, 0.3))     # kill it at a random moment: the pause is the test
     try:
         os.kill(p.pid, signal.SIGKILL)
     except ProcessLookupError:

@@ -35,15 +35,21 @@ its name, re-read at every request) until interrupted.
 """
 import argparse
 import email.utils
+import fcntl
 import hashlib
 import http.server
 import os
 import socket
 import struct
 import sys
+import termios
 import threading
 import time
 import urllib.parse
+
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testlib import wait_for  # noqa: E402
 
 __all__ = ["FakeUpstream", "Bytes", "Status", "Hang", "Drip", "Reset", "Garbage", "Huge", "etag_of"]
 
@@ -179,9 +185,18 @@ class Reset:
         h.end_headers()
         h.wfile.write(self.data[:half])
         h.wfile.flush()
-        time.sleep(0.05)  # let the half body leave before the RST
+        # the half body reaches the client (acknowledged: nothing left in the send queue) before the RST
+        wait_for(lambda: unacked(h.connection) == 0, 2, step=0.005)
         h.note(status="reset", sent=half)
         h.abort()
+
+
+def unacked(sock):
+    """Bytes in a TCP socket's send queue the peer has not acknowledged yet (SIOCOUTQ)."""
+    try:
+        return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
+    except OSError:
+        return 0
 
 
 class Garbage:

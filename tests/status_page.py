@@ -44,11 +44,9 @@ import traceback
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testlib import (Broken, check, checks, closed_port, failures, fixture_cases, fixture_pins,
-                     report, sanitizer_report)  # noqa: E402
+from testlib import AT, Broken, Daemon, Fixtures, check, checks, failures, report, write_config  # noqa: E402
 
 SKIP = 77
-AT = "2024-06-01T00:00:00Z"
 KINDS = ("authroot", "disallowed", "pinrules")
 CHROMIUM_TIMEOUT = 120
 
@@ -153,48 +151,6 @@ def png_size(path):
     return struct.unpack(">II", head[16:24])
 
 
-# ---------------------------------------------------------------- the daemon
-
-class Daemon:
-    def __init__(self, binary, cfg, tmp):
-        self.errp = os.path.join(tmp, "serve.stderr")
-        self.errf = open(self.errp, "wb")
-        self.t0 = time.time()
-        self.p = subprocess.Popen([binary, "serve", "-c", cfg, "--listen", "127.0.0.1:0", "--now", AT],
-                                  stdout=subprocess.DEVNULL, stderr=self.errf)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            m = re.search(r"listening on http://127\.0\.0\.1:(\d+)/", self.stderr())
-            if m:
-                self.port = int(m.group(1))
-                return
-            if self.p.poll() is not None:
-                break
-            time.sleep(0.05)
-        self.stop()
-        raise Broken(f"serve did not start: {self.stderr()[-1500:]}")
-
-    def stderr(self):
-        return open(self.errp, encoding="utf-8", errors="replace").read()
-
-    def now(self):
-        """The daemon's clock: --now plus the time since it started."""
-        return dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=time.time() - self.t0)
-
-    def stop(self):
-        rc = self.p.poll()
-        if rc is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                rc = self.p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-                rc = None
-        self.errf.close()
-        return rc
-
-
 # ---------------------------------------------------------------- the test
 
 def iso_epoch(s):
@@ -202,13 +158,9 @@ def iso_epoch(s):
 
 
 def run(binary, fx, chrome, tmp):
-    rows = {c["name"]: c for c in fixture_cases(fx)}
-    pins = fixture_pins(fx)
-    store = os.path.join(tmp, "store")
-    cfg = os.path.join(tmp, "ctlmirror.conf")
-    with open(cfg, "w") as f:
-        f.write(f"store = {store}\nanchors = {os.path.join(fx, 'anchors')}\npoll_interval = 0\nworkers = 1\n"
-                f"upstream = http://127.0.0.1:{closed_port()}/\n" + "".join(f"anchor_pin = {p}\n" for p in pins))
+    F = Fixtures(fx)
+    rows = F.rows
+    cfg = write_config(os.path.join(tmp, "ctlmirror.conf"), os.path.join(tmp, "store"), F.anchors, F.pins, workers=1)
 
     def ctl(*args):
         return subprocess.run([binary, args[0], "-c", cfg, *args[1:]], capture_output=True, text=True, timeout=180)
@@ -228,23 +180,20 @@ def run(binary, fx, chrome, tmp):
     if not {"served", "pinned", "admitted", "quarantined", "rollback"} <= statuses:
         raise Broken(f"the store does not hold every status: {sorted(statuses)}")
 
-    d = Daemon(binary, cfg, tmp)
+    d = Daemon(binary, cfg, tmp).start()
     try:
         url = f"http://127.0.0.1:{d.port}/_ctlmirror/status"
         loaded = chromium(chrome, tmp, url, "--dump-dom")
-        now_loaded = d.now()
+        now_loaded = d.clock()
         ticked = chromium(chrome, tmp, url, "--virtual-time-budget=130000", "--dump-dom")
-        now_ticked = d.now()
+        now_ticked = d.clock()
         shot = os.path.join(tmp, "status.png")
         blank = os.path.join(tmp, "blank.png")
         chromium(chrome, tmp, url, "--window-size=1200,1600", "--hide-scrollbars", f"--screenshot={shot}")
         chromium(chrome, tmp, "about:blank", "--window-size=1200,1600", "--hide-scrollbars", f"--screenshot={blank}")
-        alive = d.p.poll() is None
     finally:
-        rc = d.stop()
-    check(alive, f"the daemon died while Chromium read the page: {d.stderr()[-1500:]}")
-    check(rc == 0, f"serve exit {rc} after SIGTERM: {d.stderr()[-1500:]}")
-    check(not sanitizer_report(d.stderr()), f"sanitizer report: {d.stderr()[-3000:]}")
+        # still running while Chromium read the page, exit 0 on SIGTERM, no sanitizer report
+        d.stop_checked(max_secs=None, says_stopped=False)
 
     # what the CLI says at the daemon's clock
     status = json.loads(ctl("status", "--json", "--at", now_loaded.strftime("%Y-%m-%dT%H:%M:%SZ")).stdout)
@@ -352,6 +301,7 @@ def main():
     except Exception:
         failures.append(f"test raised\n{traceback.format_exc()}")
     finally:
+        Daemon.stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
     return report(f"status_page: {checks()} checks, {len(failures)} failures, {time.time() - t0:.1f}s ({chrome})")
 

@@ -41,8 +41,8 @@ import traceback
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testlib import (Broken, check, checks, failures, fixture_cases, fixture_trust, json_lines,
-                     pem_to_der, report, sha256_file)  # noqa: E402
+from testlib import (Broken, Fixtures, check, checks, failures, fixture_trust, json_lines, pem_to_der,
+                     report, sha256_file)  # noqa: E402
 
 AT = "2024-06-01T00:00:00Z"
 
@@ -109,21 +109,6 @@ class Mirror:
         return self.json_of(r, f"show {version}")
 
 
-class Fixtures:
-    def __init__(self, fx):
-        self.dir = fx
-        self.rows = {c["name"]: c for c in fixture_cases(fx)}
-        for c in self.rows.values():
-            c["sha256"] = sha256_file(c["path"])
-            c["size"] = os.path.getsize(c["path"])
-
-    def __getitem__(self, name):
-        return self.rows[name]
-
-    def path(self, name):
-        return self.rows[name]["path"]
-
-
 def by_sha(versions):
     return {v.get("sha256", "").lower(): v for v in versions}
 
@@ -184,9 +169,23 @@ class Scenario:
         expect_import(o, r, [(fx["expired"], "quarantined", "EXPIRED")], 1, "expired import")
         check(o and o[0].get("detail"), f"quarantined import has no detail: {o}")
         self.ev("quarantined", "expired")
+        # a file that is no CAB, .stl or certificate is refused by name, and nothing is stored
+        before_v, before_e = m.versions(), m.events()
         r, o = m.imp(fx.path("garbage"))
-        expect_import(o, r, [(fx["garbage"], "quarantined", "CAB_MALFORMED")], 1, "garbage import")
-        self.ev("quarantined", "garbage", kind="?")
+        check(r.returncode == 1 and [x.get("result") for x in o] == ["refused"] and
+              o[0].get("file") == fx["garbage"]["path"] and o[0].get("sha256") is None,
+              f"garbage import: exit {r.returncode}, {o}, want one refused line")
+        check(m.versions() == before_v and m.events() == before_e, "garbage import stored something")
+        # a bare .stl is verified, told, and not stored: only a CAB can be served
+        r, o = m.imp(fx.path("bare-stl"))
+        check(r.returncode == 1 and [x.get("result") for x in o] == ["refused"] and
+              o[0].get("reason") == "OK" and "bare CTL" in (o[0].get("detail") or ""),
+              f"bare .stl import: exit {r.returncode}, {o}, want refused with its verdict")
+        check(m.versions() == before_v, "bare .stl import stored something")
+        # a damaged CAB is kept as evidence, quarantined
+        r, o = m.imp(fx.path("truncated"))
+        expect_import(o, r, [(fx["truncated"], "quarantined", "CAB_MALFORMED")], 1, "truncated import")
+        self.ev("quarantined", "truncated", kind="?")
         names = ["authroot-sha1", "disallowed-ok", "pinrules-ok"]
         r, o = m.imp(*[fx.path(n) for n in names])
         expect_import(o, r, [(fx[n], "admitted", "OK") for n in names], 0, "three files in one call")
@@ -240,7 +239,7 @@ class Scenario:
         idx = by_sha(vs)
         want_status = {"authroot-ok": "admitted", "authroot-sha1": "admitted", "legacy-anchor-ok": "admitted",
                        "nested-ok": "served", "timestamped-ok": "rollback", "expired": "quarantined",
-                       "garbage": "quarantined", "disallowed-ok": "served", "pinrules-ok": "served"}
+                       "truncated": "quarantined", "disallowed-ok": "served", "pinrules-ok": "served"}
         for name, st in want_status.items():
             row = fx[name]
             v = idx.get(row["sha256"])
@@ -706,7 +705,10 @@ def main():
         s = Scenario(binary, fx, tmp)
         section("import", s.imports)
         section("versions/status", s.versions_and_status)
-        time.sleep(1.05 - (time.time() % 1.0))  # a second boundary between old and new events
+        # Event times have whole seconds: the clock must pass a second boundary between the old
+        # events and the marker, and another before the new ones. Time passing is what is needed,
+        # not some condition to wait for.
+        time.sleep(1.05 - (time.time() % 1.0))
         time.sleep(1.0)
         marker = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         section("pin", s.pins)
