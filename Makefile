@@ -1,17 +1,51 @@
 # ctlmirror: the two commands of the README, and what they need.
 #   make run   install missing Debian packages, build, start the server on 127.0.0.1:8080
-#   make test  same set-up, then the whole suite: release build and ASan+UBSan build
-BUILD      ?= build
-ASAN_BUILD ?= build-asan
+#   make test  same set-up, then the whole suite: lint, release build, ASan+UBSan build,
+#              and the daemon tests in a ThreadSanitizer build
+#   make lint  cppcheck and clang-tidy over the C sources; fails on any finding
+#
+# CC=clang make test builds with clang. A compiler other than the default gets
+# its own build directories (build-clang, build-asan-clang, ...), so no CMake
+# cache ever mixes two compilers.
+ifneq ($(filter default undefined,$(origin CC)),)
+CC_SUFFIX :=
+CC_ARG    :=
+TSAN_CC   ?= clang
+else
+CC_SUFFIX := -$(notdir $(CC))
+CC_ARG    := -DCMAKE_C_COMPILER=$(CC)
+TSAN_CC   ?= $(CC)
+endif
+
+BUILD      ?= build$(CC_SUFFIX)
+ASAN_BUILD ?= build-asan$(CC_SUFFIX)
+# ThreadSanitizer: clang unless another compiler was asked for (so make test
+# also compiles the tree once with clang's warnings).
+ifeq ($(notdir $(TSAN_CC)),clang)
+TSAN_BUILD ?= build-tsan
+else
+TSAN_BUILD ?= build-tsan-$(notdir $(TSAN_CC))
+endif
+# clang-tidy reads the compile commands of a clang configuration (nothing is built).
+LINT_BUILD ?= build-lint
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
+CLANG_TIDY ?= $(shell command -v clang-tidy-14 || echo clang-tidy)
 
-.PHONY: all deps deps-test deps-bench build build-asan run test test-release test-asan bench clean
+# ctest label of the tests that start `ctlmirror serve`: the TSan build runs those.
+DAEMON_LABEL ?= daemon
+
+.PHONY: all deps deps-lint deps-test deps-bench build build-asan build-tsan run test \
+	test-release test-asan test-tsan lint lint-config lint-tidy lint-cppcheck lint-version \
+	bench clean
 
 all: build
 
 deps:
 	@./scripts/deps.sh
+
+deps-lint:
+	@./scripts/deps.sh lint
 
 deps-test:
 	@./scripts/deps.sh test
@@ -20,12 +54,18 @@ deps-bench:
 	@./scripts/deps.sh bench
 
 build: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CC_ARG) $(CMAKE_ARGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
 build-asan: deps
-	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCTLMIRROR_SANITIZE=ON $(CMAKE_ARGS)
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCTLMIRROR_SANITIZE=ON $(CC_ARG) $(CMAKE_ARGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+# Debug (asserts on), -O1 added by CTLMIRROR_TSAN.
+build-tsan: deps deps-test
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCTLMIRROR_TSAN=ON \
+	    -DCMAKE_C_COMPILER=$(TSAN_CC) $(CMAKE_ARGS)
+	cmake --build $(TSAN_BUILD) -j $(JOBS)
 
 # The daemon on its embedded defaults, on 127.0.0.1:8080, with a store under ./var.
 # Extra arguments: make run ARGS='-c etc/ctlmirror.conf'
@@ -41,11 +81,53 @@ test-asan: build-asan deps-test
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
-test: test-release test-asan
+# The daemon tests (label $(DAEMON_LABEL)) plus forge, which makes their fixtures.
+# .tsan-suppressions names frames inside uninstrumented libraries only.
+TSAN_OPTIONS_ALL = halt_on_error=1 second_deadlock_stack=1 history_size=4 \
+	suppressions=$(CURDIR)/.tsan-suppressions
+test-tsan: build-tsan
+	cd $(TSAN_BUILD) && TSAN_OPTIONS='$(TSAN_OPTIONS_ALL)' \
+	    ctest --output-on-failure -j $(JOBS) -L '^$(DAEMON_LABEL)$$'
+
+# Static analysis over every C file CMake compiles (compile_commands.json of a clang
+# configuration; nothing is built), with the checked-in configuration: .clang-tidy,
+# .cppcheck-suppressions, .cppcheck.cfg. Any finding fails.
+VERSION := $(shell sed -n 's/^project.ctlmirror VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
+TIDY_NOISE = ^[0-9]+ warnings? (and [0-9]+ errors? )?generated\.$$|^Suppressed [0-9]+ warnings|^Use -header-filter|warnings? treated as errors?$$
+# -k: every analyser reports, then lint fails if any found something.
+lint:
+	@$(MAKE) --no-print-directory -k lint-cppcheck lint-tidy lint-version
+
+lint-config: deps-lint
+	@cmake -S . -B $(LINT_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS) >/dev/null
+
+lint-tidy: lint-config
+	@jq -r '.[].file' $(LINT_BUILD)/compile_commands.json | sort -u | \
+	    xargs -P $(JOBS) -n 1 $(CLANG_TIDY) -p $(LINT_BUILD) --quiet >$(LINT_BUILD)/clang-tidy.log 2>&1; \
+	    rc=$$?; grep -Ev '$(TIDY_NOISE)' $(LINT_BUILD)/clang-tidy.log; \
+	    if [ $$rc -ne 0 ]; then echo "lint: clang-tidy found the above"; exit 1; fi
+
+lint-cppcheck: lint-config
+	@cppcheck --project=$(LINT_BUILD)/compile_commands.json -j $(JOBS) --quiet \
+	    --enable=warning,performance,portability --std=c11 --inline-suppr \
+	    --library=gnu --library=openssl --library=libcurl --library=.cppcheck.cfg \
+	    --suppressions-list=.cppcheck-suppressions --error-exitcode=1 \
+	    --template='{file}:{line}: {severity}: {id}: {message}' \
+	    || { echo "lint: cppcheck found the above"; exit 1; }
+
+# The version is written once, in project(VERSION): not in the sources, and the
+# manual page names the same one.
+lint-version:
+	@! grep -rnF '"$(VERSION)"' proxy verify store tests/*.c bench/verify || \
+	    { echo "lint: a hard-coded version; use CTLMIRROR_VERSION (ctlmirror_version.h)"; exit 1; }
+	@grep -q '^\.TH CTLMIRROR 1 "[^"]*" "ctlmirror $(VERSION)"' docs/ctlmirror.1 || \
+	    { echo "docs/ctlmirror.1: .TH does not name version $(VERSION) of CMakeLists.txt"; exit 1; }
+
+test: lint test-release test-asan test-tsan
 
 bench: build deps-bench
 	./bench/verify/run.sh $(BUILD)
 	./bench/serve/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(LINT_BUILD)

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 #include <openssl/rand.h>
 
+#include "ctlmirror_version.h"
 #include "proxy/fetch.h"
 #include "proxy/hex.h"
 
@@ -282,7 +283,7 @@ fetch_start(struct fetcher *f, const char *url, const char *etag,
 	curl_easy_setopt(t->easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(t->easy, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
-	curl_easy_setopt(t->easy, CURLOPT_USERAGENT, "ctlmirror/0.1");
+	curl_easy_setopt(t->easy, CURLOPT_USERAGENT, "ctlmirror/" CTLMIRROR_VERSION);
 	curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(t->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(t->easy, CURLOPT_FOLLOWLOCATION, 1L);
@@ -317,7 +318,9 @@ fetcher_free(struct fetcher *f)
 		struct transfer *t = f->running;
 
 		curl_multi_remove_handle(f->multi, t->easy);
-		unlink_transfer(t);
+		f->running = t->next;
+		if (f->running != NULL)
+			f->running->prev = NULL;
 		transfer_free(t);
 	}
 	if (f->multi != NULL)

@@ -1,18 +1,22 @@
 #!/bin/sh
 # Installs the Debian packages ctlmirror needs, when any is missing.
 #   deps.sh        to build and run (make run)
-#   deps.sh test   also what the test suite uses: Chromium renders the status page (make test)
+#   deps.sh lint   also the static analysers and clang (make lint)
+#   deps.sh test   also what the test suite uses: the lint tools, clang for the ThreadSanitizer
+#                  build, Chromium to render the status page (make test)
 #   deps.sh bench  also nginx and wrk, the reference and the load generator (make bench)
 # Run as root (or with sudo available); a no-op when everything is already present.
 set -eu
 
 pkgs="build-essential cmake pkg-config libssl-dev libmspack-dev liblmdb-dev libevent-dev
 libcurl4-openssl-dev libcmocka-dev gcab cabextract curl jq python3 openssl"
+lint="clang clang-tidy cppcheck"
 case "${1:-}" in
-test) pkgs="$pkgs chromium" ;;
+lint) pkgs="$pkgs $lint" ;;
+test) pkgs="$pkgs $lint chromium" ;;
 bench) pkgs="$pkgs nginx wrk" ;;
 "") ;;
-*) echo "usage: deps.sh [test|bench]" >&2; exit 2 ;;
+*) echo "usage: deps.sh [lint|test|bench]" >&2; exit 2 ;;
 esac
 
 missing=""

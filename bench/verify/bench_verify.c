@@ -75,7 +75,7 @@ main(int argc, char **argv)
 	struct verdict v;
 	unsigned char *buf, *out;
 	size_t len, out_len, n;
-	double secs = argc > 4 ? atof(argv[4]) : 3.0, t0, t;
+	double secs = argc > 4 ? strtod(argv[4], NULL) : 3.0, t0, t;
 	int i;
 
 	if (argc < 4) {

@@ -109,6 +109,10 @@ cli_sync(int argc, char **argv)
 	}
 	if (ctx.running)
 		event_base_dispatch(base);
+	/* what the trust refresh before the round and the round itself healed */
+	healed.checked += ctx.reverified.checked;
+	healed.admitted += ctx.reverified.admitted;
+	healed.rollbacks += ctx.reverified.rollbacks;
 	if (so.certs) {
 		if (o.json)
 			printf("{\"certs_fetched\":%zu,\"certs_failed\":%zu}\n", ctx.certs_fetched,
@@ -136,9 +140,9 @@ cli_sync(int argc, char **argv)
 		json_int(&j, "certs_failed", (long long)ctx.certs_failed);
 		json_int(&j, "anchors_fetched", (long long)ctx.anchors_fetched);
 		json_begin(&j, "reverified", '{');
-		json_int(&j, "checked", (long long)(healed.checked + ctx.reverified.checked));
-		json_int(&j, "admitted", (long long)(healed.admitted + ctx.reverified.admitted));
-		json_int(&j, "rollbacks", (long long)(healed.rollbacks + ctx.reverified.rollbacks));
+		json_int(&j, "checked", (long long)healed.checked);
+		json_int(&j, "admitted", (long long)healed.admitted);
+		json_int(&j, "rollbacks", (long long)healed.rollbacks);
 		json_end(&j, '}');
 		json_end(&j, '}');
 		putchar('\n');
@@ -152,11 +156,9 @@ cli_sync(int argc, char **argv)
 		if (ctx.anchors_fetched > 0)
 			printf("trust: %zu pinned root%s fetched from upstream\n",
 			    ctx.anchors_fetched, ctx.anchors_fetched == 1 ? "" : "s");
-		if (healed.checked + ctx.reverified.checked > 0)
+		if (healed.checked > 0)
 			printf("trust: %zu quarantined cop%s verified again, %zu admitted\n",
-			    healed.checked + ctx.reverified.checked,
-			    healed.checked + ctx.reverified.checked == 1 ? "y" : "ies",
-			    healed.admitted + ctx.reverified.admitted);
+			    healed.checked, healed.checked == 1 ? "y" : "ies", healed.admitted);
 	}
 	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
 		all_ok &= ctx.outcome[k].ok;

@@ -5,11 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ctlmirror_version.h"
 #include "proxy/cli/cli.h"
-
-#ifndef CTLMIRROR_VERSION
-#define CTLMIRROR_VERSION "0.1.0"
-#endif
 
 static const struct {
 	const char *name;

@@ -24,7 +24,13 @@ static struct conn tombstone;
 static size_t
 slot_of(const struct conn_table *t, const struct evhttp_connection *con)
 {
-	return ((uintptr_t)con >> 4) * 2654435761u % t->cap;
+	size_t cap = t->cap;
+
+	/* callers hold a table (cap > 0); 0 for an empty one keeps this total */
+	if (cap == 0)
+		return 0;
+	/* clang-tidy 14's analyzer reports cap 0 here right after noting it is not */
+	return (size_t)(((uintptr_t)con >> 4) * 2654435761u % cap);	/* NOLINT(clang-analyzer-core.DivideZero) */
 }
 
 /* The slot holding con, or NULL. */
@@ -138,6 +144,8 @@ conns_admit(struct conn_table *t, size_t max, struct evhttp_connection *con)
 	/* at most half full of live entries: 2 * max + 1 slots, grown when max was raised */
 	if (t->cap < 2 * max + 1 && rehash(t, 2 * max + 1) != 0 && t->n >= t->cap / 2)
 		return t->cap == 0 ? CONN_UNTRACKED : CONN_REFUSED;
+	if (t->cap == 0)
+		return CONN_UNTRACKED;	/* no table could be made */
 	if (t->n_tombs > t->cap / 4)
 		rehash(t, t->cap);
 	if ((c = conn_new(t, con)) == NULL)
