@@ -37,7 +37,7 @@ DAEMON_LABEL ?= daemon
 
 .PHONY: all deps deps-lint deps-test deps-bench build build-asan build-tsan run test \
 	test-release test-asan test-tsan lint lint-config lint-tidy lint-cppcheck lint-version \
-	bench clean
+	bench clean deps-fuzz build-fuzz fuzz fuzz-smoke
 
 all: build
 
@@ -52,6 +52,9 @@ deps-test:
 
 deps-bench:
 	@./scripts/deps.sh bench
+
+deps-fuzz:
+	@./scripts/deps.sh fuzz
 
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CC_ARG) $(CMAKE_ARGS)
@@ -123,11 +126,30 @@ lint-version:
 	@grep -q '^\.TH CTLMIRROR 1 "[^"]*" "ctlmirror $(VERSION)"' docs/ctlmirror.1 || \
 	    { echo "docs/ctlmirror.1: .TH does not name version $(VERSION) of CMakeLists.txt"; exit 1; }
 
-test: lint test-release test-asan test-tsan
+# libFuzzer targets (fuzz/README.md): clang with ASan+UBSan, in their own build
+# directory. make fuzz runs each for FUZZ_SECONDS, keeping what it finds in
+# $(FUZZ_BUILD)/fuzz/corpus; fuzz-smoke runs each for FUZZ_SMOKE_SECONDS from
+# the seeds alone (part of make test). Any crash, leak or timeout fails.
+FUZZ_BUILD         ?= build-fuzz
+FUZZ_CC            ?= clang
+FUZZ_SECONDS       ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
+build-fuzz: deps-fuzz
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCTLMIRROR_FUZZ=ON \
+	    -DCMAKE_C_COMPILER=$(FUZZ_CC) $(CMAKE_ARGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_all
+
+fuzz: build-fuzz
+	./fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+fuzz-smoke: build-fuzz
+	./fuzz/run.sh --smoke $(FUZZ_BUILD) $(FUZZ_SMOKE_SECONDS)
+
+test: lint test-release test-asan test-tsan fuzz-smoke
 
 bench: build deps-bench
 	./bench/verify/run.sh $(BUILD)
 	./bench/serve/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(LINT_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(LINT_BUILD) $(FUZZ_BUILD)

@@ -5,18 +5,22 @@
 #   deps.sh test   also what the test suite uses: the lint tools, clang for the ThreadSanitizer
 #                  build, Chromium to render the status page (make test)
 #   deps.sh bench  also nginx and wrk, the reference and the load generator (make bench)
+#   deps.sh fuzz   also clang and its libFuzzer runtime (make fuzz; make test runs fuzz-smoke,
+#                  so test has them too)
 # Run as root (or with sudo available); a no-op when everything is already present.
 set -eu
 
 pkgs="build-essential cmake pkg-config libssl-dev libmspack-dev liblmdb-dev libevent-dev
 libcurl4-openssl-dev libcmocka-dev gcab cabextract curl jq python3 openssl"
 lint="clang clang-tidy cppcheck"
+fuzz="clang libclang-rt-14-dev"
 case "${1:-}" in
 lint) pkgs="$pkgs $lint" ;;
-test) pkgs="$pkgs $lint chromium" ;;
+test) pkgs="$pkgs $lint $fuzz chromium" ;;
 bench) pkgs="$pkgs nginx wrk" ;;
+fuzz) pkgs="$pkgs $fuzz" ;;
 "") ;;
-*) echo "usage: deps.sh [lint|test|bench]" >&2; exit 2 ;;
+*) echo "usage: deps.sh [lint|test|bench|fuzz]" >&2; exit 2 ;;
 esac
 
 missing=""
