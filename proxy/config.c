@@ -35,6 +35,7 @@ static const struct key {
 	K(flat_prefix, V_PATH, flat_prefix),
 	K(outbound_proxy, V_PATH, outbound_proxy),
 	K(random_query, V_BOOL, random_query),
+	K(follow_redirects, V_BOOL, follow_redirects),
 	K(fetch_timeout, V_DURATION, fetch_timeout),
 	K(max_download, V_ULONG, max_download),
 	K(poll_interval, V_DURATION, poll_interval),
@@ -48,9 +49,21 @@ static const struct key {
 	K(log_format, V_WORD, log_format),
 	K(access_log, V_PATH, access_log),
 	K(user, V_WORD, user),
+	L(kinds, kinds, n_kinds),
 #undef K
 #undef L
 };
+
+int
+config_keeps(const struct config *c, const char *kind)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_kinds; i++)
+		if (strcmp(c->kinds[i], kind) == 0)
+			return 1;
+	return 0;
+}
 
 void
 config_defaults(struct config *c)
@@ -70,6 +83,7 @@ config_defaults(struct config *c)
 	c->n_listen = 1;
 	snprintf(c->flat_prefix, sizeof(c->flat_prefix), "/");
 	c->random_query = 1;
+	c->follow_redirects = 0;
 	c->fetch_timeout = 60;
 	c->max_download = 16 * 1024 * 1024;
 	c->poll_interval = 3600;
@@ -80,6 +94,10 @@ config_defaults(struct config *c)
 	c->timeout = 30;
 	c->map_size_mb = 1024;
 	snprintf(c->log_format, sizeof(c->log_format), "text");
+	snprintf(c->kinds[0], sizeof(c->kinds[0]), "authroot");
+	snprintf(c->kinds[1], sizeof(c->kinds[1]), "disallowed");
+	snprintf(c->kinds[2], sizeof(c->kinds[2]), "pinrules");
+	c->n_kinds = 3;
 }
 
 static int __attribute__((format(printf, 5, 6)))
@@ -168,6 +186,10 @@ apply(struct config *c, struct seen *seen, const char *name, unsigned line,
 				return fail(err, err_len, name, line, "too many '%s' lines (at most %d)", k, CONFIG_MAX_LIST);
 			if (strlen(v) >= key->size || *v == '\0')
 				return fail(err, err_len, name, line, "'%s' value is empty or too long", k);
+			if (strcmp(k, "kinds") == 0 && strcmp(v, "authroot") != 0 &&
+			    strcmp(v, "disallowed") != 0 && strcmp(v, "pinrules") != 0)
+				return fail(err, err_len, name, line, "kinds takes authroot, disallowed "
+				    "or pinrules (one per line), not '%s'", v);
 			if (strcmp(k, "anchor_pin") == 0 && !is_sha256_hex(v))
 				return fail(err, err_len, name, line, "anchor_pin must be a SHA-256 "
 				    "fingerprint: 64 hex digits (colons allowed), not '%s'", v);

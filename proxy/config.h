@@ -32,6 +32,7 @@ struct config {
 	char flat_prefix[256];
 	char outbound_proxy[512];		/* "" for none */
 	int random_query;			/* append a random query string upstream */
+	int follow_redirects;			/* follow upstream redirects (to the upstreams' origins only) */
 	unsigned long fetch_timeout;		/* seconds per upstream transfer */
 	unsigned long max_download;		/* bytes per upstream transfer */
 	unsigned long poll_interval;		/* seconds; 0 = no polling */
@@ -45,7 +46,15 @@ struct config {
 	char log_format[16];			/* "text" or "json" */
 	char access_log[CONFIG_PATH_MAX];	/* file; "" = standard output */
 	char user[64];				/* drop privileges to this user, "" = don't */
+	char kinds[CONFIG_MAX_LIST][16];	/* the lists this mirror keeps (fetches, judges) */
+	size_t n_kinds;
 };
+
+/*
+ * Does this mirror keep the list named kind ("authroot", "disallowed",
+ * "pinrules")? A kind not kept is neither fetched nor judged.
+ */
+int config_keeps(const struct config *c, const char *kind);
 
 /* Fills c with the embedded defaults. */
 void config_defaults(struct config *c);

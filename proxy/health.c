@@ -48,10 +48,13 @@ health_of(const struct served_kind *sk, const struct version *list, size_t n,
 
 	memset(out, 0, sizeof(*out));
 	out->kind = kind;
+	out->kept = 1;
 	out->has_served = sk->present;
 	if (sk->present) {
 		out->served = sk->v;
 		out->pinned = sk->pinned;
+		out->pin = sk->pin;
+		out->newer_held = sk->newer_held;
 	}
 	for (i = 0; i < n; i++) {
 		if (list[i].kind != kind)
@@ -94,6 +97,10 @@ health_of(const struct served_kind *sk, const struct version *list, size_t n,
 		    vfy_reason_trust_dependent(out->newest_quarantined.reason) ? ": " : "",
 		    vfy_reason_trust_dependent(out->newest_quarantined.reason) ?
 		    out->newest_quarantined.detail : "");
+	if (out->pinned && out->newer_held > 0)
+		reason(out, HEALTH_WARN, "pinned%s%.200s; %zu newer verified version%s held back",
+		    out->pin.by[0] ? " by " : "", out->pin.by,
+		    out->newer_held, out->newer_held == 1 ? "" : "s");
 	if (stale_after > 0 && last_success != 0 &&
 	    now - last_success > (time_t)stale_after)
 		reason(out, HEALTH_WARN, "no successful sync since %s",
@@ -104,13 +111,10 @@ enum health_level
 health_overall(const struct kind_health h[KIND_COUNT])
 {
 	enum health_level worst = HEALTH_OK;
-	int k, served = 0;
+	int k;
 
-	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++) {
-		served |= h[k].has_served;
-		if (h[k].n_versions > 0 && h[k].level > worst)
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
+		if (h[k].kept && h[k].level > worst)
 			worst = h[k].level;
-	}
-	/* nothing servable at all is as bad as it gets */
-	return served ? worst : HEALTH_CRITICAL;
+	return worst;
 }

@@ -7,7 +7,7 @@
  *             CAPI2 event 4107), unless a verified timestamp fixes its time
  *   warn      the served chain expires within warn_days; a copy newer than
  *             the served one failed verification; upstream unreachable for
- *             longer than stale_after
+ *             longer than stale_after; a pin holds back newer verified versions
  *   ok        otherwise
  */
 #ifndef CTLMIRROR_HEALTH_H
@@ -24,6 +24,7 @@ enum health_level { HEALTH_OK = 0, HEALTH_WARN, HEALTH_CRITICAL };
 
 struct kind_health {
 	enum ctl_kind kind;
+	int kept;			/* the config's `kinds` names it: judged; else always ok */
 	enum health_level level;
 	char reasons[HEALTH_MAX_REASONS][512];
 	size_t n_reasons;
@@ -31,6 +32,8 @@ struct kind_health {
 	int has_served;
 	struct version served;
 	int pinned;
+	struct pin_info pin;		/* when pinned */
+	size_t newer_held;		/* pinned: verified versions newer than the pinned one */
 	int expires;			/* 0 when a verified timestamp fixes the time */
 	time_t signer_not_after;	/* the served chain's earliest notAfter */
 	long days_left;			/* whole days from now to signer_not_after (negative: past) */
@@ -52,9 +55,9 @@ void health_of(const struct served_kind *sk, const struct version *list, size_t 
     unsigned long stale_after, struct kind_health *out);
 
 /*
- * The mirror's health as one level, for healthz and the status exit code:
- * the worst level of the kinds that have stored versions; critical when no
- * kind has anything servable.
+ * The mirror's health as one level, for healthz, the status exit code, the
+ * metrics and the page: the worst level of the kinds it keeps (the config's
+ * `kinds`; a kept kind with nothing servable is critical).
  */
 enum health_level health_overall(const struct kind_health h[KIND_COUNT]);
 

@@ -23,6 +23,7 @@ status_json(struct json *j, const struct kind_health *h, const struct report_syn
 		json_str(j, "sha256", sha);
 		json_time(j, "this_update", h->served.this_update, h->served.this_update != 0);
 		json_time(j, "first_seen", h->served.first_seen, 1);
+		json_time(j, "served_since", h->served.served_since, h->served.served_since != 0);
 		json_time(j, "signer_not_after", h->signer_not_after, h->served.has_chain);
 		if (h->expires)
 			json_int(j, "days_left", h->days_left);
@@ -34,6 +35,18 @@ status_json(struct json *j, const struct kind_health *h, const struct report_syn
 		json_null(j, "served");
 	}
 	json_bool(j, "pinned", h->pinned);
+	if (h->pinned) {
+		json_begin(j, "pin", '{');
+		json_time(j, "since", h->pin.since, h->pin.since != 0);
+		json_time(j, "until", h->pin.until, h->pin.until != 0);
+		json_str(j, "reason", h->pin.reason[0] ? h->pin.reason : NULL);
+		json_str(j, "by", h->pin.by[0] ? h->pin.by : NULL);
+		json_int(j, "newer_held_back", (long long)h->newer_held);
+		json_end(j, '}');
+	} else {
+		json_null(j, "pin");
+	}
+	json_bool(j, "kept", h->kept);
 	json_str(j, "health", health_level_str(h->level));
 	json_begin(j, "health_reasons", '[');
 	for (i = 0; i < h->n_reasons; i++)
@@ -58,22 +71,48 @@ status_json(struct json *j, const struct kind_health *h, const struct report_syn
 	json_end(j, '}');
 }
 
+/* "in 12 days" / "expired 3 days ago": never a negative count. */
+static const char *
+days_text(const struct kind_health *h, char *buf, size_t len)
+{
+	if (h->days_left >= 0)
+		snprintf(buf, len, "%ld day%s left", h->days_left, h->days_left == 1 ? "" : "s");
+	else
+		snprintf(buf, len, "expired %ld day%s ago", -h->days_left,
+		    h->days_left == -1 ? "" : "s");
+	return buf;
+}
+
 static void
 status_text(FILE *out, const struct kind_health *h)
 {
-	char t[ISOTIME_LEN];
+	char t[ISOTIME_LEN], d[64];
 	size_t i;
 
+	if (!h->kept) {
+		fprintf(out, "%s: not kept (kinds =): neither fetched nor judged\n",
+		    ctl_kind_str(h->kind));
+		return;
+	}
 	fprintf(out, "%s: %s\n", ctl_kind_str(h->kind), health_level_str(h->level));
 	if (h->has_served) {
 		fprintf(out, "  served      %s (%s), thisUpdate %s\n", h->served.sequence,
 		    h->pinned ? "pinned" : "newest verified",
 		    h->served.this_update ? isotime_format(h->served.this_update, t, sizeof(t)) : "-");
 		if (h->expires)
-			fprintf(out, "  chain ends  %s (%ld days left)\n",
-			    isotime_format(h->signer_not_after, t, sizeof(t)), h->days_left);
+			fprintf(out, "  chain ends  %s (%s)\n",
+			    isotime_format(h->signer_not_after, t, sizeof(t)), days_text(h, d, sizeof(d)));
 		else
 			fprintf(out, "  chain ends  never for clients: a verified timestamp fixes its time\n");
+	}
+	if (h->pinned) {
+		fprintf(out, "  pinned      %s%s%s", h->pin.by[0] ? "by " : "by the administrator",
+		    h->pin.by, h->pin.until ? ", until " : ", until unpinned");
+		if (h->pin.until)
+			fputs(isotime_format(h->pin.until, t, sizeof(t)), out);
+		if (h->pin.reason[0])
+			fprintf(out, ": %s", h->pin.reason);
+		fputc('\n', out);
 	}
 	if (h->has_quarantined)
 		fprintf(out, "  quarantined %s (%s), newer than the served version\n",
@@ -101,6 +140,12 @@ report_health(struct store *s, const struct config *cfg, time_t now,
 			health_of(&set.kinds[k], list, n, now, cfg->warn_days,
 			    sync != NULL ? sync->last_success[k] : 0,
 			    sync != NULL ? cfg->stale_after : 0, &h[k]);
+			if (!config_keeps(cfg, ctl_kind_str((enum ctl_kind)k))) {
+				/* not kept: shown as such, never judged */
+				h[k].kept = 0;
+				h[k].level = HEALTH_OK;
+				h[k].n_reasons = 0;
+			}
 		}
 	free(list);
 	served_free(&set);
@@ -169,16 +214,32 @@ html_kind(FILE *out, const struct kind_health *h, const struct version *list,
 		    h->pinned ? "pinned" : "newest verified",
 		    isotime_format(h->served.this_update, t, sizeof(t)),
 		    isotime_format(h->served.first_seen, t2, sizeof(t2)));
-		if (h->expires)
+		if (h->expires && h->days_left >= 0)
 			fprintf(out, "<p class=\"countdown\" data-expires=\"%lld\">Signer chain expires "
 			    "%s: <strong class=\"days\">%ld days</strong> left.</p>\n",
 			    (long long)h->signer_not_after,
 			    isotime_format(h->signer_not_after, t, sizeof(t)), h->days_left);
+		else if (h->expires)
+			fprintf(out, "<p class=\"countdown expired\" data-expires=\"%lld\">Signer chain "
+			    "expired %s: <strong class=\"days\">expired %ld days ago</strong>; clients "
+			    "log CAPI2 event 4107.</p>\n", (long long)h->signer_not_after,
+			    isotime_format(h->signer_not_after, t, sizeof(t)), -h->days_left);
 		else
 			fprintf(out, "<p class=\"countdown\">Time-stamped: clients check it at its "
 			    "timestamp, it does not expire.</p>\n");
 	} else {
 		fprintf(out, "<p class=\"served none\">Nothing servable: clients get 503.</p>\n");
+	}
+	if (h->pinned) {
+		fprintf(out, "<p class=\"pin\">Pinned %s", h->pin.by[0] ? "by " : "by the administrator");
+		html(out, h->pin.by);
+		fprintf(out, ", %s%s", h->pin.until ? "until " : "until unpinned",
+		    h->pin.until ? isotime_format(h->pin.until, t, sizeof(t)) : "");
+		if (h->pin.reason[0]) {
+			fputs(": ", out);
+			html(out, h->pin.reason);
+		}
+		fprintf(out, ".</p>\n");
 	}
 	if (h->n_reasons > 0) {
 		fprintf(out, "<ul class=\"reasons\">\n");
@@ -248,7 +309,8 @@ report_html(struct store *s, const struct config *cfg, time_t now,
 	    "var now0=%lld*1000,t0=Date.now();\n"
 	    "setInterval(function(){document.querySelectorAll('.countdown[data-expires]').forEach("
 	    "function(p){var d=(p.dataset.expires*1000-(now0+Date.now()-t0))/86400000;"
-	    "p.querySelector('.days').textContent=Math.trunc(d)+' days';});},60000);\n"
+	    "p.querySelector('.days').textContent=d>=0?Math.trunc(d)+' days':"
+	    "'expired '+Math.trunc(-d)+' days ago';});},60000);\n"
 	    "</script>\n</body>\n</html>\n", (long long)now);
 	return STORE_OK;
 }

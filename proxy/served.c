@@ -73,6 +73,11 @@ read_kinds(struct store_snap *snap, struct served_kind kinds[KIND_COUNT])
 			return e;
 		sk->present = 1;
 		hex_etag(sk->v.sha256, sk->etag);
+		/* a store from before served-since was kept: the version's first sight */
+		sk->modified = sk->v.served_since != 0 ? sk->v.served_since : sk->v.first_seen;
+		if (sk->pinned && ((e = store_snap_pin(snap, (enum ctl_kind)k, &sk->pin)) != STORE_OK ||
+		    (e = store_snap_newer(snap, &sk->v, &sk->newer_held)) != STORE_OK))
+			return e;
 		e = store_snap_served(snap, (enum ctl_kind)k, 1, &sk->newest, NULL);
 		if (e == STORE_OK)
 			sk->has_newest = 1;
@@ -143,6 +148,7 @@ digest_of(struct served_set *set)
 		EVP_DigestUpdate(ctx, flags, sizeof(flags));
 		EVP_DigestUpdate(ctx, sk->present ? sk->v.sha256 : set->digest, 32);
 		EVP_DigestUpdate(ctx, sk->has_newest ? sk->newest.sha256 : set->digest, 32);
+		EVP_DigestUpdate(ctx, &sk->modified, sizeof(sk->modified));
 	}
 	for (i = 0; i < set->n_listed; i++) {
 		flags[0] = (unsigned char)set->listed[i].stored;

@@ -12,7 +12,8 @@
  * (store_served); the `.crt` rule lives here.
  *
  * A set carries a digest of what it is (per kind the served and newest
- * versions and the pin; the stored flags of the listed roots), so a reader
+ * versions, the pin and when the served one became served; the stored flags
+ * of the listed roots), so a reader
  * that holds one can tell whether a store commit changed it and reload only
  * then (served_refresh): bookkeeping commits cost a snapshot, not a copy.
  */
@@ -43,6 +44,9 @@ void blob_unref(struct blob *b);
 struct served_kind {
 	int present;			/* something of this kind is served */
 	int pinned;			/* why: 1 a pin, 0 the newest admitted version */
+	struct pin_info pin;		/* the pin, when pinned */
+	size_t newer_held;		/* pinned: verified versions newer than it, held back */
+	time_t modified;		/* Last-Modified: when it became the served file */
 	struct version v;		/* the served version */
 	struct blob *bytes;		/* its file (SERVED_BYTES), else NULL */
 	char etag[HEX_ETAG_LEN];	/* the file's strong ETag, from its SHA-256 */

@@ -490,6 +490,11 @@ start_kinds(struct round *r)
 
 		j->r = r;
 		j->kind = (enum ctl_kind)k;
+		if (!config_keeps(ctx->cfg, ctl_kind_str(j->kind))) {
+			outcome(&ctx->outcome[k], 1, "skipped", NULL,
+			    "not kept by this mirror (kinds =)");
+			continue;
+		}
 		if (k == KIND_AUTHROOT) {
 			struct fetch_limits lim;
 			char url[640], plain[600];

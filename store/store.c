@@ -122,6 +122,8 @@ served_txn(struct store *s, MDB_txn *txn, enum ctl_kind kind, int ignore_pin,
 out:
 	if (c != NULL)
 		mdb_cursor_close(c);
+	if (e == STORE_OK && !ignore_pin)
+		e = store_rec_get_since(s, txn, kind, &out->served_since);
 	return e;
 }
 
@@ -159,6 +161,36 @@ set_status(struct version *v, const struct served ss[KIND_COUNT])
 		v->status = VS_QUARANTINED;
 	else
 		v->status = VS_ADMITTED;
+}
+
+/*
+ * After a write that may change what is served (admission, pin, unpin, a
+ * lapse, gc, reverification): for each kind whose served version changed
+ * since `before`, record when: the store's clock, never earlier than the last
+ * change, so a served file's Last-Modified never steps back (a pin of an older
+ * version included). In txn.
+ */
+static enum store_err
+note_served(struct store *s, MDB_txn *txn, const struct served before[KIND_COUNT],
+    time_t now)
+{
+	struct served after[KIND_COUNT];
+	enum store_err e;
+	time_t when = store_clock(s, now), prev;
+	int k;
+
+	if ((e = served_all(s, txn, after)) != STORE_OK)
+		return e;
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++) {
+		if (before[k].have == after[k].have && before[k].pinned == after[k].pinned &&
+		    (!after[k].have || memcmp(before[k].sha256, after[k].sha256, 32) == 0))
+			continue;
+		if ((e = store_rec_get_since(s, txn, (enum ctl_kind)k, &prev)) != STORE_OK ||
+		    (e = store_rec_put_since(s, txn, (enum ctl_kind)k,
+		    when > prev ? when : prev + 1)) != STORE_OK)
+			return e;
+	}
+	return STORE_OK;
 }
 
 /* store_list's order: kind, sequence (as numbers), first seen, admission. */
@@ -440,6 +472,7 @@ store_admit(struct store *s, const unsigned char *bytes, size_t len,
     const struct verdict *v, time_t now, const char *source,
     enum admit_result *result, struct version *out)
 {
+	struct served before[KIND_COUNT];
 	unsigned char sha[32];
 	struct version rec, srv;
 	struct store_event ev;
@@ -477,6 +510,8 @@ store_admit(struct store *s, const unsigned char *bytes, size_t len,
 	if (e != STORE_ERR_NOTFOUND)
 		goto out;
 
+	if ((e = served_all(s, txn, before)) != STORE_OK)
+		goto out;
 	version_from_verdict(&rec, sha, len, v, now, source);
 	e = served_txn(s, txn, rec.kind, 1, &srv, &pinned);
 	if (e != STORE_OK && e != STORE_ERR_NOTFOUND)
@@ -509,7 +544,8 @@ store_admit(struct store *s, const unsigned char *bytes, size_t len,
 		goto out;
 	}
 	if ((e = store_rec_put_version(s, txn, &rec)) != STORE_OK ||
-	    (e = store_rec_append_event(s, txn, &ev)) != STORE_OK)
+	    (e = store_rec_append_event(s, txn, &ev)) != STORE_OK ||
+	    (e = note_served(s, txn, before, now)) != STORE_OK)
 		goto out;
 	if (out != NULL) {
 		struct served ss[KIND_COUNT];
@@ -536,6 +572,7 @@ store_reverify(struct store *s, const unsigned char sha256[32],
     const struct verdict *v, time_t now, enum admit_result *result,
     struct version *out)
 {
+	struct served before[KIND_COUNT];
 	struct version rec, fresh, srv;
 	struct store_event ev;
 	MDB_txn *txn = NULL;
@@ -572,6 +609,8 @@ store_reverify(struct store *s, const unsigned char sha256[32],
 	    rec.source);
 	fresh.order = rec.order;
 	snprintf(was, sizeof(was), "%s", vfy_reason_str(rec.reason));
+	if ((e = served_all(s, txn, before)) != STORE_OK)
+		goto out;
 	e = served_txn(s, txn, rec.kind, 1, &srv, &pinned);
 	if (e != STORE_OK && e != STORE_ERR_NOTFOUND)
 		goto out;
@@ -587,7 +626,8 @@ store_reverify(struct store *s, const unsigned char sha256[32],
 	    *result == ADMIT_ADMITTED ? "" : store_label(&srv, name, sizeof(name)));
 	store_tls_err[0] = '\0';
 	if ((e = store_rec_put_version(s, txn, &fresh)) != STORE_OK ||
-	    (e = store_rec_append_event(s, txn, &ev)) != STORE_OK)
+	    (e = store_rec_append_event(s, txn, &ev)) != STORE_OK ||
+	    (e = note_served(s, txn, before, now)) != STORE_OK)
 		goto out;
 	if (out != NULL) {
 		struct served ss[KIND_COUNT];
@@ -700,6 +740,33 @@ store_snap_served(struct store_snap *snap, enum ctl_kind kind, int ignore_pin,
 	}
 	return served_txn(snap->s, snap->txn, kind, ignore_pin, out,
 	    pinned != NULL ? pinned : &pin);
+}
+
+enum store_err
+store_snap_pin(struct store_snap *snap, enum ctl_kind kind, struct pin_info *out)
+{
+	store_tls_err[0] = '\0';
+	if ((unsigned)kind >= KIND_COUNT)
+		return STORE_ERR_NOTFOUND;
+	return store_rec_get_pin_info(snap->s, snap->txn, kind, out);
+}
+
+enum store_err
+store_snap_newer(struct store_snap *snap, const struct version *v, size_t *n)
+{
+	struct version *all = NULL;
+	enum store_err e;
+	size_t cnt = 0, i;
+
+	*n = 0;
+	if ((e = store_rec_load_versions(snap->s, snap->txn, 0, v->kind, &all, &cnt)) != STORE_OK)
+		return e;
+	for (i = 0; i < cnt; i++)
+		if (all[i].reason == VFY_OK && is_cab(snap->s, snap->txn, all[i].sha256) &&
+		    ctl_seq_cmp(all[i].sequence, v->sequence) > 0)
+			(*n)++;
+	free(all);
+	return STORE_OK;
 }
 
 enum store_err
@@ -872,16 +939,16 @@ store_blob(struct store *s, const unsigned char sha256[32], unsigned char **buf,
 }
 
 enum store_err
-store_pin(struct store *s, const unsigned char sha256[32], time_t now)
+store_pin(struct store *s, const unsigned char sha256[32], time_t now,
+    const struct pin_opts *o)
 {
+	struct served before[KIND_COUNT];
 	struct store_event ev;
+	struct pin_info pin;
 	struct version v;
 	MDB_txn *txn = NULL;
-	MDB_val k, d;
-	unsigned char kb;
 	enum store_err e;
-	char name[128], hex[65];
-	int rc;
+	char name[128], hex[65], until[64] = "";
 
 	store_tls_err[0] = '\0';
 	if ((e = store_txn_begin(s, 1, &txn)) != STORE_OK)
@@ -895,16 +962,9 @@ store_pin(struct store *s, const unsigned char sha256[32], time_t now)
 	}
 	/* a pin overrides the served rule, never verification */
 	if (v.reason != VFY_OK) {
-		store_seterr(s, "version %s is quarantined (%s): only admitted "
-		    "versions can be pinned", store_label(&v, name, sizeof(name)),
+		store_seterr(s, "version %s is quarantined (%s): only a version that "
+		    "verified when first seen can be pinned", store_label(&v, name, sizeof(name)),
 		    vfy_reason_str(v.reason));
-		e = STORE_ERR_REFUSED;
-		goto out;
-	}
-	if (v.rollback) {
-		store_seterr(s, "version %s is a rollback (older than the served "
-		    "version when it was first seen): only admitted versions "
-		    "can be pinned", store_label(&v, name, sizeof(name)));
 		e = STORE_ERR_REFUSED;
 		goto out;
 	}
@@ -914,16 +974,36 @@ store_pin(struct store *s, const unsigned char sha256[32], time_t now)
 		e = STORE_ERR_REFUSED;
 		goto out;
 	}
-	kb = (unsigned char)v.kind;
-	k = store_val(&kb, 1);
-	d = store_val(v.sha256, 32);
-	if ((rc = mdb_put(txn, s->pins, &k, &d, 0)) != 0) {
-		e = store_fail(s, rc, "writing the pin");
+	if (v.has_chain && !v.timestamp_verified && v.chain_valid_to < now &&
+	    (o == NULL || !o->force)) {
+		store_seterr(s, "version %s: its signing chain has expired, so Windows clients "
+		    "will log CAPI2 event 4107 for it and keep the list they have; pin it "
+		    "anyway with --force", store_label(&v, name, sizeof(name)));
+		e = STORE_ERR_REFUSED;
 		goto out;
 	}
-	store_make_event(&ev, now, EV_PINNED, &v, "pinned %s: served until unpinned",
-	    store_label(&v, name, sizeof(name)));
-	if ((e = store_rec_append_event(s, txn, &ev)) != STORE_OK)
+	if (o != NULL && o->until != 0 && o->until <= now) {
+		store_seterr(s, "the pin would end before it starts");
+		e = STORE_ERR_REFUSED;
+		goto out;
+	}
+	if ((e = served_all(s, txn, before)) != STORE_OK)
+		goto out;
+	memset(&pin, 0, sizeof(pin));
+	memcpy(pin.sha256, v.sha256, 32);
+	pin.since = store_clock(s, now);
+	pin.until = o != NULL ? o->until : 0;
+	store_copy_text(pin.reason, sizeof(pin.reason), o != NULL ? o->reason : NULL);
+	store_copy_text(pin.by, sizeof(pin.by), o != NULL ? o->by : NULL);
+	if (pin.until != 0)
+		snprintf(until, sizeof(until), " until %lld", (long long)pin.until);
+	store_make_event(&ev, now, EV_PINNED, &v, "pinned %s%s%s%s%s%s%s",
+	    store_label(&v, name, sizeof(name)), pin.until ? until : ": served until unpinned",
+	    v.rollback ? " (older than the newest admitted version)" : "",
+	    pin.by[0] ? " by " : "", pin.by, pin.reason[0] ? ": " : "", pin.reason);
+	if ((e = store_rec_put_pin(s, txn, v.kind, &pin)) != STORE_OK ||
+	    (e = store_rec_append_event(s, txn, &ev)) != STORE_OK ||
+	    (e = note_served(s, txn, before, now)) != STORE_OK)
 		goto out;
 	e = store_txn_commit(s, &txn);
 out:
@@ -933,32 +1013,36 @@ out:
 }
 
 enum store_err
-store_unpin(struct store *s, enum ctl_kind kind, time_t now)
+store_pin_info(struct store *s, enum ctl_kind kind, struct pin_info *out)
 {
+	MDB_txn *txn = NULL;
+	enum store_err e;
+
+	store_tls_err[0] = '\0';
+	if ((unsigned)kind >= KIND_COUNT)
+		return STORE_ERR_NOTFOUND;
+	if ((e = store_txn_begin(s, 0, &txn)) == STORE_OK)
+		e = store_rec_get_pin_info(s, txn, kind, out);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return e;
+}
+
+/* Removes the pin of kind in txn, with an event saying why. */
+static enum store_err
+drop_pin(struct store *s, MDB_txn *txn, enum ctl_kind kind, time_t now, const char *why)
+{
+	unsigned char kb = (unsigned char)kind, sha[32];
 	struct store_event ev;
 	struct version v;
-	MDB_txn *txn = NULL;
-	MDB_val k;
-	unsigned char kb = (unsigned char)kind, sha[32];
+	MDB_val k = store_val(&kb, 1);
 	enum store_err e;
 	int rc;
 
-	store_tls_err[0] = '\0';
-	if ((e = store_txn_begin(s, 1, &txn)) != STORE_OK)
-		goto out;
-	if ((unsigned)kind >= KIND_COUNT ||
-	    (e = store_rec_get_pin(s, txn, kind, sha)) == STORE_ERR_NOTFOUND) {
-		store_seterr(s, "no %s version is pinned", ctl_kind_str(kind));
-		e = STORE_ERR_NOTFOUND;
-		goto out;
-	}
-	if (e != STORE_OK)
-		goto out;
-	k = store_val(&kb, 1);
-	if ((rc = mdb_del(txn, s->pins, &k, NULL)) != 0) {
-		e = store_fail(s, rc, "removing the pin");
-		goto out;
-	}
+	if ((e = store_rec_get_pin(s, txn, kind, sha)) != STORE_OK)
+		return e;
+	if ((rc = mdb_del(txn, s->pins, &k, NULL)) != 0)
+		return store_fail(s, rc, "removing the pin");
 	/* the event names the version that was pinned, even if gc removed it */
 	e = store_rec_get_version(s, txn, sha, &v);
 	if (e == STORE_ERR_NOTFOUND) {
@@ -966,11 +1050,85 @@ store_unpin(struct store *s, enum ctl_kind kind, time_t now)
 		memcpy(v.sha256, sha, 32);
 		v.kind = kind;
 	} else if (e != STORE_OK) {
+		return e;
+	}
+	store_make_event(&ev, now, EV_UNPINNED, &v, "%s %s: the newest admitted version "
+	    "is served again", why, ctl_kind_str(kind));
+	return store_rec_append_event(s, txn, &ev);
+}
+
+enum store_err
+store_pin_lapse(struct store *s, time_t now, size_t *lapsed)
+{
+	struct served before[KIND_COUNT];
+	struct pin_info pin;
+	MDB_txn *txn = NULL;
+	enum store_err e;
+	size_t n = 0;
+	int k;
+
+	store_tls_err[0] = '\0';
+	*lapsed = 0;
+	/* a read first: the common case (no pin has come to its end) writes nothing */
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
+		if (store_pin_info(s, (enum ctl_kind)k, &pin) == STORE_OK &&
+		    pin.until != 0 && pin.until <= now)
+			n++;
+	if (n == 0)
+		return STORE_OK;
+	n = 0;
+	if ((e = store_txn_begin(s, 1, &txn)) != STORE_OK ||
+	    (e = served_all(s, txn, before)) != STORE_OK)
+		goto out;
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++) {
+		e = store_rec_get_pin_info(s, txn, (enum ctl_kind)k, &pin);
+		if (e == STORE_ERR_NOTFOUND)
+			continue;
+		if (e != STORE_OK)
+			goto out;
+		if (pin.until == 0 || pin.until > now)
+			continue;
+		if ((e = drop_pin(s, txn, (enum ctl_kind)k, now, "the pin lapsed for")) != STORE_OK)
+			goto out;
+		n++;
+	}
+	if ((e = note_served(s, txn, before, now)) != STORE_OK ||
+	    (e = store_txn_commit(s, &txn)) != STORE_OK)
+		goto out;
+	*lapsed = n;
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return e;
+}
+
+void
+store_set_clock(struct store *s, time_t (*clock)(void *arg), void *arg)
+{
+	s->clock = clock;
+	s->clock_arg = arg;
+}
+
+enum store_err
+store_unpin(struct store *s, enum ctl_kind kind, time_t now)
+{
+	struct served before[KIND_COUNT];
+	MDB_txn *txn = NULL;
+	enum store_err e;
+
+	store_tls_err[0] = '\0';
+	if ((e = store_txn_begin(s, 1, &txn)) != STORE_OK)
+		goto out;
+	if ((unsigned)kind >= KIND_COUNT) {
+		e = STORE_ERR_NOTFOUND;
+	} else if ((e = served_all(s, txn, before)) == STORE_OK) {
+		e = drop_pin(s, txn, kind, now, "unpinned");
+	}
+	if (e == STORE_ERR_NOTFOUND) {
+		store_seterr(s, "no %s version is pinned", ctl_kind_str(kind));
 		goto out;
 	}
-	store_make_event(&ev, now, EV_UNPINNED, &v, "unpinned %s: the newest "
-	    "admitted version is served again", ctl_kind_str(kind));
-	if ((e = store_rec_append_event(s, txn, &ev)) != STORE_OK)
+	if (e != STORE_OK || (e = note_served(s, txn, before, now)) != STORE_OK)
 		goto out;
 	e = store_txn_commit(s, &txn);
 out:
@@ -1027,7 +1185,8 @@ store_gc(struct store *s, size_t keep, time_t now, size_t *removed)
 		cnt++;
 	}
 	/* nothing to remove: abort, so the generation does not move */
-	if (cnt > 0 && (e = store_txn_commit(s, &txn)) != STORE_OK)
+	if (cnt > 0 && ((e = note_served(s, txn, ss, now)) != STORE_OK ||
+	    (e = store_txn_commit(s, &txn)) != STORE_OK))
 		goto out;
 	*removed = cnt;
 	e = STORE_OK;

@@ -73,6 +73,7 @@ struct version {
 	char signer[256];
 	int rollback;			/* older than the newest admitted version when first seen */
 	uint64_t order;			/* admission order, from 1 */
+	time_t served_since;		/* the served version: when it became the served one, else 0 */
 	enum version_status status;	/* filled by the read functions */
 };
 
@@ -100,12 +101,30 @@ enum event_type {
 
 struct store_event {
 	uint64_t id;
-	time_t when;
+	time_t when;			/* when it happened (the store's clock, store_set_clock) */
+	time_t at;			/* the time the operation was judged at (--at, --now); == when unless set */
 	enum event_type type;
 	enum ctl_kind kind;
 	unsigned char sha256[32];	/* zero when not about one version */
 	char sequence[80];
-	char text[256];
+	char text[1024];
+};
+
+/* A pin: which version, since when, until when, why, by whom. */
+struct pin_info {
+	unsigned char sha256[32];
+	time_t since;			/* when it was set */
+	time_t until;			/* when it lapses by itself; 0: never */
+	char reason[256];		/* the administrator's words, "" if none */
+	char by[256];			/* "" an administrator; else "upstream URL" */
+};
+
+/* What a pin asks for, beyond the version. */
+struct pin_opts {
+	time_t until;			/* 0: until unpinned */
+	const char *reason;		/* may be NULL */
+	const char *by;			/* NULL: an administrator */
+	int force;			/* pin even a version whose signing chain has expired at now */
 };
 
 /* Per upstream URL: conditional-GET state and the last result. */
@@ -188,6 +207,14 @@ uint64_t store_snap_generation(const struct store_snap *snap);
 enum store_err store_snap_served(struct store_snap *snap, enum ctl_kind kind,
     int ignore_pin, struct version *out, int *pinned);
 
+/* The pin of a kind inside the snapshot (STORE_ERR_NOTFOUND: none). */
+enum store_err store_snap_pin(struct store_snap *snap, enum ctl_kind kind,
+    struct pin_info *out);
+
+/* How many admitted versions of kind are newer (by sequence) than v. */
+enum store_err store_snap_newer(struct store_snap *snap, const struct version *v,
+    size_t *n);
+
 /* The stored bytes of a version (by sha256), copied into *buf (malloc'd). */
 enum store_err store_snap_blob(struct store_snap *snap,
     const unsigned char sha256[32], unsigned char **buf, size_t *len);
@@ -230,8 +257,29 @@ enum store_err store_reverify(struct store *s, const unsigned char sha256[32],
     const struct verdict *v, time_t now, enum admit_result *result,
     struct version *out);
 
-/* Pins a version (by sha256). Only admitted (verified, non-rollback) versions: else STORE_ERR_REFUSED. */
-enum store_err store_pin(struct store *s, const unsigned char sha256[32], time_t now);
+/*
+ * Pins a version (by sha256) at now: any version that verified at first
+ * sight, whatever order it arrived in (a rollback too: rolling back to a list
+ * that still holds a root the site needs is why one pins). Refused
+ * (STORE_ERR_REFUSED): a quarantined version; a bare CTL (not a CAB); a
+ * version whose signing chain has expired at now, unless o->force (clients
+ * log CAPI2 event 4107 for it). o may be NULL.
+ */
+enum store_err store_pin(struct store *s, const unsigned char sha256[32], time_t now,
+    const struct pin_opts *o);
+
+/* The pin of a kind (STORE_ERR_NOTFOUND: none). */
+enum store_err store_pin_info(struct store *s, enum ctl_kind kind, struct pin_info *out);
+
+/* Removes the pins whose until has come (until <= now), each with an event. */
+enum store_err store_pin_lapse(struct store *s, time_t now, size_t *lapsed);
+
+/*
+ * The clock that stamps when events happen and when a version became the
+ * served one (NULL: the operation's own time). Not the verification time:
+ * the store never reads a clock of its own.
+ */
+void store_set_clock(struct store *s, time_t (*clock)(void *arg), void *arg);
 
 /* Removes the pin of a kind; STORE_ERR_NOTFOUND if none was set. */
 enum store_err store_unpin(struct store *s, enum ctl_kind kind, time_t now);

@@ -29,6 +29,11 @@
 #include "store/store_codec.h"
 
 #define REC_FORMAT 1
+/* Events since the verification time was kept apart from when they happened. */
+#define EVENT_FORMAT_AT 2
+/* Pin records: a format byte, then the fields (an old pin is a bare sha256). */
+#define PIN_FORMAT 1
+#define STORE_PIN_REC_MAX 1024
 
 /* Encoded size of a string field of struct member m: length + longest text. */
 #define STR_MAX(type, m) (2 + sizeof(((type *)0)->m) - 1)
@@ -37,7 +42,7 @@ _Static_assert(1 + 1 + STR_MAX(struct version, sequence) + 8 + 8 + 8 + 8 +
     STR_MAX(struct version, source) + 4 + STR_MAX(struct version, detail) +
     1 + 8 + 8 + 1 + 8 + 4 + STR_MAX(struct version, signer) + 1 + 8 <=
     STORE_VERSION_REC_MAX, "a version record fits STORE_VERSION_REC_MAX");
-_Static_assert(1 + 8 + 1 + 1 + 32 + STR_MAX(struct store_event, sequence) +
+_Static_assert(1 + 8 + 8 + 1 + 1 + 32 + STR_MAX(struct store_event, sequence) +
     STR_MAX(struct store_event, text) <= STORE_EVENT_REC_MAX,
     "an event record fits STORE_EVENT_REC_MAX");
 _Static_assert(1 + STR_MAX(struct upstream_state, etag) +
@@ -250,8 +255,9 @@ store_enc_event(unsigned char *buf, size_t cap, const struct store_event *ev)
 {
 	struct wbuf w = { buf, 0, cap, 0 };
 
-	put_le(&w, REC_FORMAT, 1);
+	put_le(&w, EVENT_FORMAT_AT, 1);
 	put_time(&w, ev->when);
+	put_time(&w, ev->at);
 	put_le(&w, (uint64_t)ev->type, 1);
 	put_le(&w, (uint64_t)ev->kind, 1);
 	put_bytes(&w, ev->sha256, sizeof(ev->sha256));
@@ -266,16 +272,53 @@ store_dec_event(uint64_t id, const unsigned char *val, size_t len,
 {
 	struct rbuf r = { val, len, 0 };
 
+	uint64_t format;
+
 	memset(ev, 0, sizeof(*ev));
 	ev->id = id;
-	if (get_le(&r, 1) != REC_FORMAT)
+	if ((format = get_le(&r, 1)) != REC_FORMAT && format != EVENT_FORMAT_AT)
 		return -1;
 	ev->when = get_time(&r);
+	ev->at = format == EVENT_FORMAT_AT ? get_time(&r) : ev->when;
 	ev->type = (enum event_type)get_small(&r, 1, EV_COUNT);
 	ev->kind = (enum ctl_kind)get_small(&r, 1, KIND_COUNT);
 	get_bytes(&r, ev->sha256, sizeof(ev->sha256));
 	get_str(&r, ev->sequence, sizeof(ev->sequence));
 	get_str(&r, ev->text, sizeof(ev->text));
+	return get_done(&r);
+}
+
+size_t
+store_enc_pin(unsigned char *buf, size_t cap, const struct pin_info *p)
+{
+	struct wbuf w = { buf, 0, cap, 0 };
+
+	put_le(&w, PIN_FORMAT, 1);
+	put_bytes(&w, p->sha256, sizeof(p->sha256));
+	put_time(&w, p->since);
+	put_time(&w, p->until);
+	put_str(&w, p->reason, sizeof(p->reason));
+	put_str(&w, p->by, sizeof(p->by));
+	return w.over ? 0 : w.len;
+}
+
+int
+store_dec_pin(const unsigned char *val, size_t len, struct pin_info *p)
+{
+	struct rbuf r = { val, len, 0 };
+
+	memset(p, 0, sizeof(*p));
+	if (len == 32) {		/* written before pins had more than the version */
+		memcpy(p->sha256, val, 32);
+		return 0;
+	}
+	if (get_le(&r, 1) != PIN_FORMAT)
+		return -1;
+	get_bytes(&r, p->sha256, sizeof(p->sha256));
+	p->since = get_time(&r);
+	p->until = get_time(&r);
+	get_str(&r, p->reason, sizeof(p->reason));
+	get_str(&r, p->by, sizeof(p->by));
 	return get_done(&r);
 }
 
@@ -593,6 +636,9 @@ store_rec_append_event(struct store *s, MDB_txn *txn, struct store_event *ev)
 	size_t len;
 	int rc;
 
+	/* ev->when was the operation's time: that is when it was judged */
+	ev->at = ev->when;
+	ev->when = store_clock(s, ev->at);
 	if ((rc = mdb_cursor_open(txn, s->events, &cur)) != 0) {
 		e = store_fail(s, rc, "opening the event log");
 		goto out;
@@ -661,8 +707,8 @@ store_rec_put_version(struct store *s, MDB_txn *txn, const struct version *v)
 }
 
 enum store_err
-store_rec_get_pin(struct store *s, MDB_txn *txn, enum ctl_kind kind,
-    unsigned char sha256[32])
+store_rec_get_pin_info(struct store *s, MDB_txn *txn, enum ctl_kind kind,
+    struct pin_info *out)
 {
 	unsigned char kb = (unsigned char)kind;
 	MDB_val k = store_val(&kb, 1), d;
@@ -672,10 +718,77 @@ store_rec_get_pin(struct store *s, MDB_txn *txn, enum ctl_kind kind,
 		return STORE_ERR_NOTFOUND;
 	if (rc != 0)
 		return store_fail(s, rc, "reading a pin");
-	if (d.mv_size != 32)
+	if (store_dec_pin(d.mv_data, d.mv_size, out) != 0)
 		return store_corrupt(s, "pin");
-	memcpy(sha256, d.mv_data, 32);
 	return STORE_OK;
+}
+
+enum store_err
+store_rec_get_pin(struct store *s, MDB_txn *txn, enum ctl_kind kind,
+    unsigned char sha256[32])
+{
+	struct pin_info p;
+	enum store_err e;
+
+	if ((e = store_rec_get_pin_info(s, txn, kind, &p)) == STORE_OK)
+		memcpy(sha256, p.sha256, 32);
+	return e;
+}
+
+enum store_err
+store_rec_put_pin(struct store *s, MDB_txn *txn, enum ctl_kind kind,
+    const struct pin_info *pin)
+{
+	unsigned char kb = (unsigned char)kind, buf[STORE_PIN_REC_MAX];
+	MDB_val k = store_val(&kb, 1), d;
+	size_t len;
+	int rc;
+
+	if ((len = store_enc_pin(buf, sizeof(buf), pin)) == 0)
+		return store_corrupt(s, "new pin");
+	d = store_val(buf, len);
+	if ((rc = mdb_put(txn, s->pins, &k, &d, 0)) != 0)
+		return store_fail(s, rc, "writing the pin");
+	return STORE_OK;
+}
+
+/* meta "since" + kind byte -> u64 little-endian */
+enum store_err
+store_rec_get_since(struct store *s, MDB_txn *txn, enum ctl_kind kind, time_t *since)
+{
+	char key[6] = { 's', 'i', 'n', 'c', 'e', (char)kind };
+	MDB_val k = store_val(key, sizeof(key)), d;
+	int rc;
+
+	*since = 0;
+	if ((rc = mdb_get(txn, s->meta, &k, &d)) == MDB_NOTFOUND)
+		return STORE_OK;
+	if (rc != 0)
+		return store_fail(s, rc, "reading when the served version changed");
+	if (d.mv_size != 8)
+		return store_corrupt(s, "served-since");
+	*since = (time_t)store_get_le64(d.mv_data);
+	return STORE_OK;
+}
+
+enum store_err
+store_rec_put_since(struct store *s, MDB_txn *txn, enum ctl_kind kind, time_t since)
+{
+	char key[6] = { 's', 'i', 'n', 'c', 'e', (char)kind };
+	unsigned char buf[8];
+	MDB_val k = store_val(key, sizeof(key)), d = store_val(buf, 8);
+	int rc;
+
+	store_put_le64(buf, (uint64_t)since);
+	if ((rc = mdb_put(txn, s->meta, &k, &d, 0)) != 0)
+		return store_fail(s, rc, "writing when the served version changed");
+	return STORE_OK;
+}
+
+time_t
+store_clock(const struct store *s, time_t fallback)
+{
+	return s->clock != NULL ? s->clock(s->clock_arg) : fallback;
 }
 
 enum store_err

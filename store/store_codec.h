@@ -28,6 +28,8 @@ struct store {
 	MDB_dbi meta, blobs, versions, pins, certs, upstream, events;
 	int readonly;
 	char *dir;
+	time_t (*clock)(void *arg);	/* store_set_clock; NULL: the operation's time */
+	void *clock_arg;
 };
 
 /*
@@ -41,13 +43,14 @@ extern _Thread_local char store_tls_err[1024];
 
 /* Upper bounds of the encoded records; store_codec.c asserts they hold. */
 #define STORE_VERSION_REC_MAX	2048
-#define STORE_EVENT_REC_MAX	512
+#define STORE_EVENT_REC_MAX	1280
 #define STORE_UPSTREAM_REC_MAX	768
 
 /* Encoders return the record's length, or 0 if buf (cap bytes) is too small. */
 size_t store_enc_version(unsigned char *buf, size_t cap, const struct version *v);
 size_t store_enc_event(unsigned char *buf, size_t cap, const struct store_event *ev);
 size_t store_enc_upstream(unsigned char *buf, size_t cap, const struct upstream_state *st);
+size_t store_enc_pin(unsigned char *buf, size_t cap, const struct pin_info *p);
 
 /*
  * Decoders return 0, or -1 when the record does not decode (short, trailing
@@ -59,6 +62,7 @@ int store_dec_version(const unsigned char sha256[32], const unsigned char *val,
 int store_dec_event(uint64_t id, const unsigned char *val, size_t len,
     struct store_event *ev);
 int store_dec_upstream(const unsigned char *val, size_t len, struct upstream_state *st);
+int store_dec_pin(const unsigned char *val, size_t len, struct pin_info *p);
 
 /* Event keys: big-endian, so LMDB's byte order is the counter's order. */
 void store_put_be64(unsigned char out[8], uint64_t x);
@@ -102,6 +106,18 @@ enum store_err store_rec_put_version(struct store *s, MDB_txn *txn,
     const struct version *v);
 enum store_err store_rec_get_pin(struct store *s, MDB_txn *txn,
     enum ctl_kind kind, unsigned char sha256[32]);
+/* The whole pin record (an old 32-byte one is a pin with no end and no reason). */
+enum store_err store_rec_get_pin_info(struct store *s, MDB_txn *txn,
+    enum ctl_kind kind, struct pin_info *out);
+enum store_err store_rec_put_pin(struct store *s, MDB_txn *txn,
+    enum ctl_kind kind, const struct pin_info *pin);
+/* When the served version of kind became the served one (0: unknown). */
+enum store_err store_rec_get_since(struct store *s, MDB_txn *txn,
+    enum ctl_kind kind, time_t *since);
+enum store_err store_rec_put_since(struct store *s, MDB_txn *txn,
+    enum ctl_kind kind, time_t since);
+/* The store's clock (store_set_clock), or fallback when none is set. */
+time_t store_clock(const struct store *s, time_t fallback);
 /* Copies a blob into a malloc'd buffer. */
 enum store_err store_rec_copy_blob(struct store *s, MDB_txn *txn,
     const unsigned char sha256[32], unsigned char **buf, size_t *len);

@@ -163,7 +163,7 @@ def shuffled_history(binary, corpus, rows, tmp):
     cand = [r for r in rows if r["verifies"] and r["sha256"] not in rollbacks and r is not final and len(uniq[r["seq"]]) == 1]
     if check(cand, "no admitted older version to pin"):
         p = cand[len(cand) // 2]
-        r = s.run("pin", p["sequence"])
+        r = s.run("pin", "--force", p["sequence"])
         check(r.returncode == 0, f"pin {p['sequence']}: exit {r.returncode} {r.stderr.strip()}")
         sv = s.status(p["at"]).get("authroot", {})
         check(sv.get("pinned") is True and (sv.get("served") or {}).get("sha256") == p["sha256"],
@@ -180,12 +180,20 @@ def shuffled_history(binary, corpus, rows, tmp):
         check(sv.get("pinned") is False and (sv.get("served") or {}).get("sha256") == final["sha256"],
               f"status after unpin: served {(sv.get('served') or {}).get('sequence')}, want {final['sequence']}")
     bad = next(r for r in rows if not r["verifies"])
-    r = s.run("pin", bad["sha256"][:12])
+    r = s.run("pin", "--force", bad["sha256"][:12])
     check(r.returncode == 1 and "NO_CHAIN" in r.stdout + r.stderr, f"pin of {bad['file']} (no chain): exit {r.returncode} {(r.stdout + r.stderr).strip()!r}")
     if rollbacks:
+        # an older version that arrived after a newer one: pinnable, served; unpin: the newest again
         rb = next(r for r in rows if r["sha256"] in rollbacks)
-        r = s.run("pin", rb["sha256"][:12])
-        check(r.returncode == 1, f"pin of the rollback {rb['file']}: exit {r.returncode}")
+        r = s.run("pin", "--force", rb["sha256"][:12])
+        check(r.returncode == 0, f"pin of the rollback {rb['file']}: exit {r.returncode} {r.stderr.strip()!r}")
+        sv = s.status(final["at"]).get("authroot", {})
+        check(sv.get("pinned") is True and (sv.get("served") or {}).get("sha256") == rb["sha256"],
+              f"status after pinning the rollback {rb['file']}: served {(sv.get('served') or {}).get('sequence')}")
+        r = s.run("unpin")
+        sv = s.status(final["at"]).get("authroot", {})
+        check(r.returncode == 0 and (sv.get("served") or {}).get("sha256") == final["sha256"],
+              f"unpin after the rollback pin: served {(sv.get('served') or {}).get('sequence')}, want {final['sequence']}")
 
     # diff between consecutive versions.
     rnd = random.Random(SEED)

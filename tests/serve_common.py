@@ -35,9 +35,9 @@ HOSTS = ("ctldl.windowsupdate.com", "www.download.windowsupdate.com")
 CAB_TYPE = "application/vnd.ms-cab-compressed"
 # served name -> (kind, fixture case, Content-Type, Cache-Control, cab member)
 FILES = {
-    "authrootstl.cab": ("authroot", "authroot-ok", CAB_TYPE, "public, max-age=3600", "authroot.stl"),
-    "disallowedcertstl.cab": ("disallowed", "disallowed-ok", CAB_TYPE, "public, max-age=3600", "disallowedcert.stl"),
-    "pinrulesstl.cab": ("pinrules", "pinrules-ok", CAB_TYPE, "public, max-age=3600", "pinrules.stl"),
+    "authrootstl.cab": ("authroot", "authroot-ok", CAB_TYPE, "no-cache", "authroot.stl"),
+    "disallowedcertstl.cab": ("disallowed", "disallowed-ok", CAB_TYPE, "no-cache", "disallowedcert.stl"),
+    "pinrulesstl.cab": ("pinrules", "pinrules-ok", CAB_TYPE, "no-cache", "pinrules.stl"),
     "authrootseq.txt": ("authroot", None, "text/plain", "no-cache", None),
 }
 KINDS = ("authroot", "disallowed", "pinrules")

@@ -131,9 +131,17 @@ class Files(Forged):
     # -- headers, conditionals, ranges, HEAD -------------------------------------
     def headers(self):
         F = self.F
-        modified = http_date(AT)     # first seen = the --at of the import
+        st = json.loads(self.get("/_ctlmirror/status.json").body or b"{}")
+
+        def shifted(iso_time, seconds):
+            d = dt.datetime.fromisoformat(iso_time.replace("Z", "+00:00")) + dt.timedelta(seconds=seconds)
+            return http_date(d.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
         for name, (kind, case, ctype, cc, member) in FILES.items():
             data = self.export[name]
+            # Last-Modified: when it became the served file (status.json says so), not its first sight
+            since = ((st.get(kind) or {}).get("served") or {}).get("served_since") or AT
+            modified = http_date(since)
             r = self.get("/" + name)
             if not check(r.code == 200, f"GET /{name}: {r}"):
                 continue
@@ -161,8 +169,7 @@ class Files(Forged):
                 check(c.h("etag") == etag, f"{name}: 304 without the ETag ({c.h('etag')})")
             c = self.get(path, "-H", 'If-None-Match: "0000"')
             check(c.code == 200 and c.body == data, f"{name} If-None-Match of another tag: {c}, want 200")
-            for ims, want in ((modified, 304), (http_date("2024-06-02T00:00:00Z"), 304),
-                              (http_date("2024-05-31T23:59:59Z"), 200)):
+            for ims, want in ((modified, 304), (shifted(since, 86400), 304), (shifted(since, -1), 200)):
                 c = self.get(path, "-H", f"If-Modified-Since: {ims}")
                 check(c.code == want and (c.body == data if want == 200 else c.body == b""),
                       f"{name} If-Modified-Since {ims}: {c}, want {want}")
@@ -318,8 +325,16 @@ def nothing_servable(binary, fx, tmp):
         for _ in range(2):
             r = curl(f"http://127.0.0.1:{port}/authrootstl.cab")
             check(r.code == 200 and r.body == F["authroot-ok"]["bytes"], f"authroot after a good import: {r}")
-        healthz(200, b"warn\n", "a newer authroot copy failed verification")
+        # a kept kind with nothing servable (pinrules: `kinds` keeps all three) is critical
+        healthz(503, b"critical\n", "pinrules kept but never imported")
+        r = curl(f"http://127.0.0.1:{port}/_ctlmirror/status.json")
+        doc = json.loads(r.body) if r.code == 200 else {}
+        check(doc.get("authroot", {}).get("health") == "warn" and doc.get("pinrules", {}).get("health") == "critical",
+              f"status.json: authroot warn (a newer copy failed), pinrules critical: {r.body[:400]!r}")
         unavailable("pinrules never imported", ["pinrulesstl.cab"])
+        r, o = cli.imp(F["pinrules-ok"]["path"])
+        expect_results(o, r, ["admitted"], "pinrules import")
+        healthz(200, b"warn\n", "a newer authroot copy failed verification")
     finally:
         d.stop_checked()
 
@@ -346,7 +361,8 @@ def corpus_part(binary, corpus, tmp):
     at_s = at.strftime("%Y-%m-%dT%H:%M:%SZ")
     d0 = os.path.join(tmp, "corpus")
     os.makedirs(d0)
-    cfg = write_config(os.path.join(d0, "ctlmirror.conf"), os.path.join(d0, "store"), os.path.join(corpus, "anchors"), workers=2)
+    cfg = write_config(os.path.join(d0, "ctlmirror.conf"), os.path.join(d0, "store"), os.path.join(corpus, "anchors"), workers=2,
+                       kinds="authroot")  # the real history has authroot only
     cli = Cli(binary, cfg)
     paths = [os.path.join(corpus, "authroot", r["file"]) for r in pick]
     r, o = cli.imp(*paths, at=at_s)

@@ -276,10 +276,32 @@ class Ops(Forged):
         r, o = self.cli.imp(F["timestamped-ok"]["path"])
         expect_results(o, r, ["rollback"], "live import of an older copy")
         self.expect_served("sha256-large", "after a rollback import")
+        # a client holding the newest copy, as a Windows client does, with its validators
+        held = {n: self.get("/" + n) for n in ("authrootstl.cab", "authrootseq.txt")}
         # pin an older one, then unpin
-        r = self.cli.run("pin", F["authroot-sha1"]["sequence"])
+        r = self.cli.run("pin", "--force", "--reason", "a root we need", F["authroot-sha1"]["sequence"])
         check(r.returncode == 0, f"pin: exit {r.returncode}: {r.stderr.strip()}")
         self.expect_served("authroot-sha1", "after pin")
+        # validators never step back: revalidating by date, by tag, or both gets the pinned bytes
+        want = {"authrootstl.cab": F["authroot-sha1"]["bytes"], "authrootseq.txt": F["authroot-sha1"]["sequence"].encode()}
+        for name, h in held.items():
+            lm, et = h.h("last-modified"), h.h("etag")
+            for label, hdrs in (("If-Modified-Since", ["-H", f"If-Modified-Since: {lm}"]),
+                                ("If-None-Match", ["-H", f"If-None-Match: {et}"]),
+                                ("both", ["-H", f"If-Modified-Since: {lm}", "-H", f"If-None-Match: {et}"])):
+                c = self.get("/" + name, *hdrs)
+                check(c.code == 200 and c.body == want[name],
+                      f"after pin, {name} revalidated with {label} ({lm}, {et}): {c}, want 200 with the pinned bytes")
+            now = self.get("/" + name)
+            check(now.h("last-modified") != lm and now.h("etag") != et,
+                  f"after pin, {name}: Last-Modified {now.h('last-modified')} and ETag changed from {lm}, {et}")
+        doc = json.loads(self.get("/_ctlmirror/status.json").body or b"{}")
+        pin = doc.get("authroot", {}).get("pin") or {}
+        check(pin.get("reason") == "a root we need" and pin.get("newer_held_back", 0) >= 1,
+              f"status.json shows the pin's reason and what it holds back: {pin}")
+        check(doc.get("authroot", {}).get("health") == "warn" and
+              any("held back" in x for x in doc.get("authroot", {}).get("health_reasons", [])),
+              f"a pin holding back newer verified versions warns: {doc.get('authroot', {}).get('health_reasons')}")
         doc = json.loads(self.get("/_ctlmirror/status.json").body or b"{}")
         check(doc.get("authroot", {}).get("pinned") is True, f"status.json after pin: pinned {doc.get('authroot', {}).get('pinned')}")
         self.compare_status(doc, "status.json after pin")

@@ -172,7 +172,7 @@ def run(binary, fx, chrome, tmp):
     got = [json.loads(l).get("result") for l in r.stdout.splitlines() if l.startswith("{")]
     if got != [w for _, w in want]:
         raise Broken(f"imports: {got}, want {[w for _, w in want]}: {r.stderr.strip()}")
-    r = ctl("pin", rows["authroot-sha1"]["sequence"])
+    r = ctl("pin", "--force", rows["authroot-sha1"]["sequence"])
     if r.returncode != 0:
         raise Broken(f"pin: exit {r.returncode}: {r.stderr.strip()}")
     versions = json.loads(ctl("versions", "--json").stdout)

@@ -323,7 +323,7 @@ class Scenario:
     def pins(self):
         fx, m = self.fx, self.m
         sha1 = fx["authroot-sha1"]
-        r = m.run("pin", sha1["sequence"])
+        r = m.run("pin", "--force", sha1["sequence"])
         check(r.returncode == 0, f"pin {sha1['sequence']}: exit {r.returncode} {out_of(r).strip()}")
         self.ev("pinned", "authroot-sha1")
         r, o = m.imp(fx.path("sha256-large"))
@@ -339,13 +339,28 @@ class Scenario:
         check(idx.get(fx["sha256-large"]["sha256"], {}).get("status") == "admitted",
               f"versions: newest copy under a pin has status {idx.get(fx['sha256-large']['sha256'], {}).get('status')}, want admitted")
         served_of(vs, "authroot")
-        # Refusals: a quarantined copy and a rollback.
-        r = m.run("pin", fx["expired"]["sequence"])
+        # Refused: a quarantined copy. Without --force: a copy whose chain has expired (clients log 4107).
+        r = m.run("pin", "--force", fx["expired"]["sequence"])
         check(r.returncode == 1 and "EXPIRED" in out_of(r), f"pin of a quarantined copy: exit {r.returncode} {out_of(r).strip()!r}")
-        r = m.run("pin", fx["timestamped-ok"]["sha256"][:12])
-        check(r.returncode == 1 and out_of(r).strip(), f"pin of a rollback: exit {r.returncode} {out_of(r).strip()!r}")
+        r = m.run("pin", fx["nested-ok"]["sequence"])
+        check(r.returncode == 1 and "4107" in out_of(r) and "--force" in out_of(r),
+              f"pin of an expired chain without --force: exit {r.returncode} {out_of(r).strip()!r}")
         rc, st = m.status()
         check((st.get("authroot", {}).get("served") or {}).get("sequence") == sha1["sequence"], "a refused pin changed the served copy")
+        # A rollback verified at first sight can be pinned (an older list the site needs), with a reason.
+        r = m.run("pin", "--force", "--reason", "rolling back", fx["timestamped-ok"]["sha256"][:12])
+        check(r.returncode == 0, f"pin of a rollback: exit {r.returncode} {out_of(r).strip()!r}")
+        rc, st = m.status()
+        a = st.get("authroot", {})
+        check((a.get("served") or {}).get("sha256") == fx["timestamped-ok"]["sha256"] and
+              (a.get("pin") or {}).get("reason") == "rolling back",
+              f"status after pinning a rollback: {a.get('served')}, pin {a.get('pin')}")
+        check(a.get("health") == "warn" and any("held back" in x for x in a.get("health_reasons", [])),
+              f"a pin holding back newer versions warns: {a.get('health')} {a.get('health_reasons')}")
+        self.ev("pinned", "timestamped-ok")
+        r = m.run("pin", "--force", sha1["sequence"])
+        check(r.returncode == 0, f"pin back to {sha1['sequence']}: exit {r.returncode}")
+        self.ev("pinned", "authroot-sha1")
         # unpin restores the newest.
         r = m.run("unpin")
         check(r.returncode == 0, f"unpin: exit {r.returncode} {out_of(r).strip()}")
@@ -366,7 +381,7 @@ class Scenario:
         check(r.returncode == 1, f"unpin --kind pinrules with no pin: exit {r.returncode}, want 1")
         # Pin by SHA-256 prefix.
         leg = fx["legacy-anchor-ok"]
-        r = m.run("pin", leg["sha256"][:8])
+        r = m.run("pin", "--force", leg["sha256"][:8])
         check(r.returncode == 0, f"pin by sha256 prefix: exit {r.returncode} {out_of(r).strip()}")
         self.ev("pinned", "legacy-anchor-ok")
         rc, st = m.status()
@@ -445,7 +460,7 @@ class Scenario:
         with open(os.path.join(out, "stray.txt"), "w") as f:
             f.write("left over")
         sha1 = fx["authroot-sha1"]
-        r = m.run("pin", sha1["sha256"][:16])
+        r = m.run("pin", "--force", sha1["sha256"][:16])
         check(r.returncode == 0, f"pin before re-export: exit {r.returncode}")
         self.ev("pinned", "authroot-sha1")
         r = m.run("export", out)
@@ -530,7 +545,7 @@ class Scenario:
     def gc(self):
         fx, m = self.fx, self.m
         pinned = fx["authroot-sha1"]
-        r = m.run("pin", pinned["sequence"])
+        r = m.run("pin", "--force", pinned["sequence"])
         check(r.returncode == 0, f"pin before gc: exit {r.returncode}")
         before = m.versions()
         r = m.run("gc", "--keep", "1")
@@ -577,7 +592,18 @@ def small_stores(binary, fx, tmp):
         check(k.get("served") is None and k.get("health") == "critical" and k.get("health_reasons"),
               f"status, {kind} never imported: served {k.get('served')}, health {k.get('health')} {k.get('health_reasons')}")
     check(st.get("authroot", {}).get("health") == "ok", f"status authroot-only: health {st.get('authroot', {}).get('health')}")
-    check(rc == 0, f"status exit {rc}: only authroot stored and ok, want 0 (kinds without versions do not count)")
+    check(rc == 1, f"status exit {rc}: only authroot stored, want 1 (the kinds kept by default have nothing servable)")
+    # a mirror of authroot alone says so (kinds =): the others are neither fetched nor judged
+    conf = os.path.join(tmp, "one-kind.conf")
+    with open(conf, "w") as f:
+        f.write(f"store = {m.store}\nkinds = authroot\n")
+    m1 = Mirror(binary, fx, config=conf)
+    rc, st = m1.status()
+    check(rc == 0 and all(st.get(k, {}).get("kept") is False and st.get(k, {}).get("health") == "ok"
+                          for k in ("disallowed", "pinrules")),
+          f"status with kinds = authroot: exit {rc}, {[(k, st.get(k, {}).get('kept'), st.get(k, {}).get('health')) for k in st]}")
+    r = m1.run("status")
+    check("not kept" in r.stdout, f"status text names the kinds not kept: {r.stdout!r}")
 
     m = fresh("nothing-servable")
     r, o = m.imp(F.path("expired"))

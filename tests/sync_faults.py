@@ -886,7 +886,7 @@ class Test:
         for v in copy.versions():
             if v.get("status") not in ("served", "admitted", "pinned"):
                 continue
-            r = copy.run("pin", v["sha256"][:16])
+            r = copy.run("pin", "--force", v["sha256"][:16])
             if not check(r.returncode == 0, f"blobs: pin {fx.name_of(v['sha256'])}: {out_of(r)}"):
                 continue
             out = copy.export()

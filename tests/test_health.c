@@ -389,7 +389,7 @@ judge_all(struct kind_health h[KIND_COUNT], const struct version *a, const struc
 }
 
 static void
-overall_is_the_worst_kind_with_versions(void **state)
+overall_is_the_worst_kept_kind(void **state)
 {
 	struct kind_health h[KIND_COUNT];
 	struct version ok_a = ver(KIND_AUTHROOT, "01", VFY_OK, NOW + 100 * DAY);
@@ -399,12 +399,16 @@ overall_is_the_worst_kind_with_versions(void **state)
 	struct version bad_d = ver(KIND_DISALLOWED, "05", VFY_BAD_SIGNATURE, NOW + 100 * DAY);
 
 	(void)state;
-	/* pinrules has no versions: its "nothing servable" does not count */
+	/* pinrules, kept, has nothing servable: critical, versions or not */
 	judge_all(h, &ok_a, &ok_d);
 	assert_int_equal(h[KIND_PINRULES].level, HEALTH_CRITICAL);
+	assert_int_equal(health_overall(h), HEALTH_CRITICAL);
+	/* a kind the mirror does not keep (kinds =) is not judged */
+	h[KIND_PINRULES].kept = 0;
 	assert_int_equal(health_overall(h), HEALTH_OK);
 
 	judge_all(h, &ok_a, &warn_d);
+	h[KIND_PINRULES].kept = 0;
 	assert_int_equal(h[KIND_DISALLOWED].level, HEALTH_WARN);
 	assert_int_equal(health_overall(h), HEALTH_WARN);
 
@@ -424,8 +428,10 @@ overall_is_the_worst_kind_with_versions(void **state)
 		assert_int_equal(health_overall(h), HEALTH_CRITICAL);
 	}
 
-	/* one kind alone, served and fine: ok */
+	/* one kind alone, served and fine, the only one kept: ok */
 	judge_all(h, &ok_a, NULL);
+	assert_int_equal(health_overall(h), HEALTH_CRITICAL);
+	h[KIND_DISALLOWED].kept = h[KIND_PINRULES].kept = 0;
 	assert_int_equal(health_overall(h), HEALTH_OK);
 
 	/* nothing stored at all: critical */
@@ -458,7 +464,7 @@ main(void)
 		cmocka_unit_test(stale_sync_warns),
 		cmocka_unit_test(reasons_add_up_and_are_bounded),
 		cmocka_unit_test(versions_counted_per_kind),
-		cmocka_unit_test(overall_is_the_worst_kind_with_versions),
+		cmocka_unit_test(overall_is_the_worst_kept_kind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

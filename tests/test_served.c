@@ -428,7 +428,7 @@ bookkeeping_commits_leave_the_set(void **state)
 	assert_non_null(set.kinds[KIND_DISALLOWED].bytes);
 	assert_string_equal(set.kinds[KIND_AUTHROOT].v.sequence, SHA1_SEQ);
 	/* and so does a pin of another kind, though what it serves is the same */
-	assert_int_equal(store_pin(f->s, ver.sha256, f->at), STORE_OK);
+	assert_int_equal(store_pin(f->s, ver.sha256, f->at, NULL), STORE_OK);
 	refresh(f, &set, 1);
 	assert_int_equal(set.kinds[KIND_DISALLOWED].pinned, 1);
 	assert_int_equal(set.kinds[KIND_AUTHROOT].pinned, 0);
@@ -454,7 +454,7 @@ pin_serves_the_older_version(void **state)
 	assert_int_equal(sk->pinned, 0);
 	assert_memory_equal(set.seq->data, SHA1_SEQ, strlen(SHA1_SEQ));
 
-	assert_int_equal(store_pin(f->s, old.sha256, f->at), STORE_OK);
+	assert_int_equal(store_pin(f->s, old.sha256, f->at, NULL), STORE_OK);
 	refresh(f, &set, 1);
 	assert_int_equal(sk->present, 1);
 	assert_int_equal(sk->pinned, 1);

@@ -352,7 +352,7 @@ pin_older_version(void **state)
 
 	admit_seq(f->s, "ten", KIND_AUTHROOT, "10", VFY_OK, 9000, 100, &a);
 	admit_seq(f->s, "eleven", KIND_AUTHROOT, "11", VFY_OK, 9000, 200, &b);
-	assert_int_equal(store_pin(f->s, a.sha256, 300), STORE_OK);
+	assert_int_equal(store_pin(f->s, a.sha256, 300, NULL), STORE_OK);
 	assert_int_equal(store_served(f->s, KIND_AUTHROOT, &sv, &pinned), STORE_OK);
 	assert_memory_equal(sv.sha256, a.sha256, 32);
 	assert_int_equal(pinned, 1);
@@ -376,7 +376,7 @@ rollback_ignores_the_pin(void **state)
 
 	admit_seq(f->s, "five", KIND_AUTHROOT, "05", VFY_OK, 9000, 100, &a);
 	admit_seq(f->s, "ten", KIND_AUTHROOT, "10", VFY_OK, 9000, 200, &b);
-	assert_int_equal(store_pin(f->s, a.sha256, 300), STORE_OK);
+	assert_int_equal(store_pin(f->s, a.sha256, 300, NULL), STORE_OK);
 	assert_int_equal(admit_seq(f->s, "seven", KIND_AUTHROOT, "07", VFY_OK, 9000, 400, &c),
 	    ADMIT_ROLLBACK);
 	assert_int_equal(status_of(f->s, c.sha256), VS_ROLLBACK);
@@ -389,23 +389,82 @@ static void
 pin_refused_unless_admitted(void **state)
 {
 	struct fx *f = *state;
-	struct version q, good, rb;
+	struct version q, good, rb, old, sv;
+	struct pin_opts po;
+	struct pin_info pin;
 	unsigned char nosuch[32];
+	size_t n;
 
 	admit_seq(f->s, "bad", KIND_AUTHROOT, "1401", VFY_EXPIRED, 9000, 100, &q);
 	admit_seq(f->s, "good", KIND_AUTHROOT, "20", VFY_OK, 9000, 200, &good);
 	assert_int_equal(admit_seq(f->s, "old", KIND_AUTHROOT, "19", VFY_OK, 9000,
 	    300, &rb), ADMIT_ROLLBACK);
-	assert_int_equal(store_pin(f->s, q.sha256, 400), STORE_ERR_REFUSED);
+	assert_int_equal(store_pin(f->s, q.sha256, 400, NULL), STORE_ERR_REFUSED);
 	assert_non_null(strstr(store_last_error(f->s), "EXPIRED"));
 	assert_non_null(strstr(store_last_error(f->s), "quarantined"));
 	assert_non_null(strstr(store_last_error(f->s), "1401"));
-	assert_int_equal(store_pin(f->s, rb.sha256, 400), STORE_ERR_REFUSED);
-	assert_non_null(strstr(store_last_error(f->s), "rollback"));
 	memset(nosuch, 0xab, sizeof(nosuch));
-	assert_int_equal(store_pin(f->s, nosuch, 400), STORE_ERR_NOTFOUND);
+	assert_int_equal(store_pin(f->s, nosuch, 400, NULL), STORE_ERR_NOTFOUND);
 	/* nothing was pinned by the refusals */
 	assert_int_equal(store_unpin(f->s, KIND_AUTHROOT, 500), STORE_ERR_NOTFOUND);
+
+	/* a rollback verified at first sight: pinnable, and served */
+	memset(&po, 0, sizeof(po));
+	po.reason = "a root the site needs";
+	po.until = 1000;
+	assert_int_equal(store_pin(f->s, rb.sha256, 600, &po), STORE_OK);
+	assert_int_equal(store_served(f->s, KIND_AUTHROOT, &sv, NULL), STORE_OK);
+	assert_memory_equal(sv.sha256, rb.sha256, 32);
+	assert_int_equal(store_pin_info(f->s, KIND_AUTHROOT, &pin), STORE_OK);
+	assert_int_equal(pin.until, 1000);
+	assert_int_equal(pin.since, 600);
+	assert_string_equal(pin.reason, "a root the site needs");
+	/* it lapses by itself: the newest is served again */
+	assert_int_equal(store_pin_lapse(f->s, 999, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_pin_lapse(f->s, 1000, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_served(f->s, KIND_AUTHROOT, &sv, NULL), STORE_OK);
+	assert_memory_equal(sv.sha256, good.sha256, 32);
+	assert_int_equal(store_pin_info(f->s, KIND_AUTHROOT, &pin), STORE_ERR_NOTFOUND);
+
+	/* an expired chain: only with force (clients would log 4107) */
+	admit_seq(f->s, "short", KIND_AUTHROOT, "18", VFY_OK, 1500, 1100, &old);
+	assert_int_equal(store_pin(f->s, old.sha256, 2000, NULL), STORE_ERR_REFUSED);
+	assert_non_null(strstr(store_last_error(f->s), "4107"));
+	po.until = 0;
+	po.force = 1;
+	assert_int_equal(store_pin(f->s, old.sha256, 2000, &po), STORE_OK);
+	/* an end before the start is refused */
+	po.until = 1999;
+	assert_int_equal(store_pin(f->s, good.sha256, 2000, &po), STORE_ERR_REFUSED);
+}
+
+/* The served version's validators: when it became the served one, growing at every change. */
+static void
+served_since_grows(void **state)
+{
+	struct fx *f = *state;
+	struct version a, b, sv;
+	time_t t1, t2, t3;
+
+	admit_seq(f->s, "ten", KIND_AUTHROOT, "10", VFY_OK, 9000, 100, &a);
+	assert_int_equal(store_served(f->s, KIND_AUTHROOT, &sv, NULL), STORE_OK);
+	t1 = sv.served_since;
+	assert_int_equal(t1, 100);
+	admit_seq(f->s, "eleven", KIND_AUTHROOT, "11", VFY_OK, 9000, 200, &b);
+	assert_int_equal(store_served(f->s, KIND_AUTHROOT, &sv, NULL), STORE_OK);
+	t2 = sv.served_since;
+	assert_true(t2 > t1);
+	/* the older one pinned at an earlier time (--at): still later than the last change */
+	assert_int_equal(store_pin(f->s, a.sha256, 150, NULL), STORE_OK);
+	assert_int_equal(store_served(f->s, KIND_AUTHROOT, &sv, NULL), STORE_OK);
+	assert_memory_equal(sv.sha256, a.sha256, 32);
+	t3 = sv.served_since;
+	assert_true(t3 > t2);
+	assert_int_equal(store_unpin(f->s, KIND_AUTHROOT, 160), STORE_OK);
+	assert_int_equal(store_served(f->s, KIND_AUTHROOT, &sv, NULL), STORE_OK);
+	assert_true(sv.served_since > t3);
 }
 
 static void
@@ -420,7 +479,7 @@ unpin_returns_to_newest(void **state)
 
 	admit_seq(f->s, "ten", KIND_PINRULES, "10", VFY_OK, 9000, 100, &a);
 	admit_seq(f->s, "eleven", KIND_PINRULES, "11", VFY_OK, 9000, 200, &b);
-	assert_int_equal(store_pin(f->s, a.sha256, 300), STORE_OK);
+	assert_int_equal(store_pin(f->s, a.sha256, 300, NULL), STORE_OK);
 	assert_int_equal(store_unpin(f->s, KIND_PINRULES, 400), STORE_OK);
 	assert_int_equal(store_served(f->s, KIND_PINRULES, &sv, &pinned), STORE_OK);
 	assert_memory_equal(sv.sha256, b.sha256, 32);
@@ -538,7 +597,7 @@ events_in_order(void **state)
 	admit_seq(f->s, "eleven", KIND_AUTHROOT, "11", VFY_OK, 9000, 100, &a);
 	admit_seq(f->s, "bad", KIND_AUTHROOT, "12", VFY_EXPIRED, 9000, 200, NULL);
 	admit_seq(f->s, "ten", KIND_AUTHROOT, "10", VFY_OK, 9000, 300, NULL);
-	assert_int_equal(store_pin(f->s, a.sha256, 400), STORE_OK);
+	assert_int_equal(store_pin(f->s, a.sha256, 400, NULL), STORE_OK);
 	memset(&sync, 0, sizeof(sync));
 	sync.id = 999;	/* the store assigns ids */
 	sync.when = 500;
@@ -590,7 +649,7 @@ gc_keeps_served_pinned_newest(void **state)
 	}
 	admit_seq(f->s, "dis 1", KIND_DISALLOWED, "01", VFY_OK, 9000, 100, &d1);
 	admit_seq(f->s, "dis 2", KIND_DISALLOWED, "02", VFY_OK, 9000, 200, &d2);
-	assert_int_equal(store_pin(f->s, v[2].sha256, 800), STORE_OK);
+	assert_int_equal(store_pin(f->s, v[2].sha256, 800, NULL), STORE_OK);
 
 	/* keep 2: 07 and 06 (newest), 02 (pinned, so served); 01, 03-05 go */
 	assert_int_equal(store_gc(f->s, 2, 900, &removed), STORE_OK);
@@ -1001,7 +1060,7 @@ only_a_cab_is_served(void **state)
 	    100, "import:bare.stl", &r, &bare), STORE_OK);
 	assert_int_equal(r, ADMIT_ADMITTED);
 	assert_int_equal(store_served(f->s, KIND_AUTHROOT, &sv, NULL), STORE_ERR_NOTFOUND);
-	assert_int_equal(store_pin(f->s, bare.sha256, 150), STORE_ERR_REFUSED);
+	assert_int_equal(store_pin(f->s, bare.sha256, 150, NULL), STORE_ERR_REFUSED);
 	assert_non_null(strstr(store_last_error(f->s), "not a CAB"));
 	/* the cab of the same sequence is the one served */
 	assert_int_equal(admit(f->s, "the cab", &vd, 200, &cab), ADMIT_ADMITTED);
@@ -1097,6 +1156,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(corrupt_record_reported, setup, teardown),
 		cmocka_unit_test(codec_rejects_truncation),
 		cmocka_unit_test_setup_teardown(only_a_cab_is_served, setup, teardown),
+		cmocka_unit_test_setup_teardown(served_since_grows, setup, teardown),
 		cmocka_unit_test_setup_teardown(reverify_admits_trust_quarantine, setup, teardown),
 		cmocka_unit_test_setup_teardown(reverify_older_is_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(long_fields_truncated, setup, teardown),

@@ -9,6 +9,7 @@
 
 #include "proxy/cli/cli.h"
 #include "proxy/cli/export.h"
+#include "verify/isotime.h"
 
 /* ---- pin / unpin ---- */
 
@@ -16,39 +17,96 @@ static void
 pin_usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: ctlmirror pin [-c CONFIG] [--store DIR] VERSION\n"
+	    "usage: ctlmirror pin [-c CONFIG] [--store DIR] [--until TIME] [--reason TEXT]\n"
+	    "                     [--force] VERSION\n"
 	    "\n"
 	    "Serves VERSION (a sequence number or a sha256 prefix) for its kind until\n"
-	    "'ctlmirror unpin', whatever newer versions arrive. Only admitted versions\n"
-	    "can be pinned: a quarantined copy or a rollback is refused with its reason.\n");
+	    "'ctlmirror unpin' or TIME, whatever newer versions arrive. Any version that\n"
+	    "verified when first seen can be pinned, whatever order it arrived in (an\n"
+	    "older list that still holds a root the site needs, say); a quarantined copy is\n"
+	    "refused with its reason. A version whose signing chain has already expired\n"
+	    "needs --force: Windows clients log CAPI2 event 4107 for it.\n"
+	    "\n"
+	    "  --until TIME   the pin lapses by itself at TIME (ISO 8601), logged\n"
+	    "  --reason TEXT  why, shown by status, the status page and the metrics\n"
+	    "  --force        pin a version whose signing chain has expired\n");
+}
+
+struct pin_args {
+	const char *until, *reason;
+	int force;
+};
+
+static int
+take_pin(int c, const char *arg, void *ctx)
+{
+	struct pin_args *pa = ctx;
+
+	switch (c) {
+	case 'u':
+		pa->until = arg;
+		return 0;
+	case 'r':
+		pa->reason = arg;
+		return 0;
+	case 'F':
+		pa->force = 1;
+		return 0;
+	default:
+		return EXIT_USAGE;
+	}
 }
 
 int
 cli_pin(int argc, char **argv)
 {
+	static const struct option extra[] = {
+		{ "until", required_argument, NULL, 'u' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "force", no_argument, NULL, 'F' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pin_args pa = { NULL, NULL, 0 };
+	struct pin_opts po;
 	struct cli_opts o;
 	struct config cfg;
 	struct store *s = NULL;
 	struct version v;
 	enum store_err err;
+	time_t now = time(NULL);
+	char t[ISOTIME_LEN];
 	int status;
 
-	status = cli_parse(argc, argv, NULL, NULL, NULL, &o, &cfg, "pin", pin_usage);
+	status = cli_parse(argc, argv, extra, take_pin, &pa, &o, &cfg, "pin", pin_usage);
 	if (status != 0)
 		return status < 0 ? 0 : status;
 	if (optind != argc - 1) {
 		pin_usage(stderr);
 		return EXIT_USAGE;
 	}
+	memset(&po, 0, sizeof(po));
+	po.reason = pa.reason;
+	po.force = pa.force;
+	if (pa.until != NULL && (status = cli_time(pa.until, &po.until, "pin")) != 0)
+		return status;
 	if ((status = cli_store_open(&cfg, 0, &s, "pin")) != 0)
 		return status;
 	if ((err = store_find(s, argv[optind], &v)) != STORE_OK ||
-	    (err = store_pin(s, v.sha256, time(NULL))) != STORE_OK) {
+	    (err = store_pin(s, v.sha256, now, &po)) != STORE_OK) {
 		status = cli_store_fail(s, err, "pin");
 		goto out;
 	}
-	printf("pinned %s %s: it is served until 'ctlmirror unpin --kind %s'\n",
-	    ctl_kind_str(v.kind), v.sequence, ctl_kind_str(v.kind));
+	if (po.until != 0)
+		printf("pinned %s %s: it is served until %s, or 'ctlmirror unpin --kind %s'\n",
+		    ctl_kind_str(v.kind), v.sequence, isotime_format(po.until, t, sizeof(t)),
+		    ctl_kind_str(v.kind));
+	else
+		printf("pinned %s %s: it is served until 'ctlmirror unpin --kind %s'\n",
+		    ctl_kind_str(v.kind), v.sequence, ctl_kind_str(v.kind));
+	if (v.has_chain && !v.timestamp_verified && v.chain_valid_to < now)
+		printf("warning: its signing chain expired at %s: Windows clients log CAPI2 "
+		    "event 4107 for it and keep the list they have\n",
+		    isotime_format(v.chain_valid_to, t, sizeof(t)));
 out:
 	store_close(s);
 	return status;

@@ -148,6 +148,13 @@ cli_take_trust(int c, const char *arg, void *ctx)
 	}
 }
 
+static time_t
+real_clock(void *arg)
+{
+	(void)arg;
+	return time(NULL);
+}
+
 int
 cli_store_open(const struct config *cfg, int readonly, struct store **s,
     const char *cmd)
@@ -155,11 +162,19 @@ cli_store_open(const struct config *cfg, int readonly, struct store **s,
 	char err[512];
 	enum store_err rc;
 
+	size_t lapsed;
+
 	rc = store_open(cfg->store, cfg->map_size_mb, readonly, s, err, sizeof(err));
 	if (rc != STORE_OK) {
 		fprintf(stderr, "ctlmirror %s: %s\n", cmd, err);
 		return EXIT_IO;
 	}
+	/* events say when they happened, whatever --at judged them at */
+	store_set_clock(*s, real_clock, NULL);
+	/* a pin whose end has come lapses at the first write that sees it */
+	if (!readonly && store_pin_lapse(*s, time(NULL), &lapsed) == STORE_OK && lapsed > 0)
+		fprintf(stderr, "ctlmirror %s: %zu pin%s lapsed: the newest verified version is "
+		    "served again\n", cmd, lapsed, lapsed == 1 ? "" : "s");
 	return 0;
 }
 

@@ -419,21 +419,28 @@ cli_events(int argc, char **argv)
 	if (o.json)
 		json_begin(&j, NULL, '[');
 	for (i = 0; i < n; i++) {
-		char t[ISOTIME_LEN], sha[65] = "";
+		char t[ISOTIME_LEN], at[ISOTIME_LEN], sha[65] = "";
 		static const unsigned char zero[32];
 
 		if (memcmp(ev[i].sha256, zero, 32) != 0)
 			hex_encode(ev[i].sha256, 32, 0, sha);
 		isotime_format(ev[i].when, t, sizeof(t));
+		isotime_format(ev[i].at, at, sizeof(at));
 		if (!o.json) {
-			printf("%s %-12s %-10s %-20s %-12.12s %s\n", t, event_type_str(ev[i].type),
+			printf("%s %-12s %-10s %-20s %-12.12s %s", t, event_type_str(ev[i].type),
 			    ev[i].kind == KIND_UNKNOWN ? "-" : ctl_kind_str(ev[i].kind),
 			    ev[i].sequence[0] ? ev[i].sequence : "-", sha[0] ? sha : "-", ev[i].text);
+			if (ev[i].at != ev[i].when)
+				printf(" [judged as of %s]", at);
+			putchar('\n');
 			continue;
 		}
 		json_begin(&j, NULL, '{');
 		json_int(&j, "id", (long long)ev[i].id);
 		json_str(&j, "time", t);
+		/* the verification time (--at, serve --now), where it differs */
+		if (ev[i].at != ev[i].when)
+			json_str(&j, "verified_at", at);
 		json_str(&j, "type", event_type_str(ev[i].type));
 		json_str(&j, "kind", ev[i].kind == KIND_UNKNOWN ? NULL : ctl_kind_str(ev[i].kind));
 		json_str(&j, "sequence", ev[i].sequence[0] ? ev[i].sequence : NULL);

@@ -45,7 +45,7 @@ serve_crt(struct worker *w, struct evhttp_request *req, const struct route *rt,
 	free(der);
 	hex_etag(md, etag);
 	reply_file(req, b, "application/pkix-cert", etag,
-	    w->served.kinds[KIND_AUTHROOT].v.first_seen, "public, max-age=86400", r);
+	    w->served.kinds[KIND_AUTHROOT].modified, "public, max-age=86400", r);
 	blob_unref(b);
 }
 
@@ -278,14 +278,14 @@ http_handle(struct evhttp_request *req, void *arg)
 			reply_unavailable(req, rt.kind, &r);
 		else
 			reply_file(req, f->bytes, "application/vnd.ms-cab-compressed", f->etag,
-			    f->v.first_seen, "public, max-age=3600", &r);
+			    f->modified, "no-cache", &r);
 		break;
 	case RT_SEQ:
 		if (w->served.seq == NULL)
 			reply_unavailable(req, KIND_AUTHROOT, &r);
 		else
 			reply_file(req, w->served.seq, "text/plain", w->served.seq_etag,
-			    w->served.kinds[KIND_AUTHROOT].v.first_seen, "no-cache", &r);
+			    w->served.kinds[KIND_AUTHROOT].modified, "no-cache", &r);
 		break;
 	case RT_CRT:
 		if (!w->served.kinds[KIND_AUTHROOT].present) {

@@ -35,6 +35,20 @@ metrics_add(struct metrics *dst, const struct metrics *src)
 	dst->refused_connections += __atomic_load_n(&src->refused_connections, __ATOMIC_RELAXED);
 }
 
+/* A label value in the exposition format: backslash, quote and newline escaped. */
+static void
+label(FILE *out, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			fputc('\\', out);
+		if (*v == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*v, out);
+	}
+}
+
 void
 metrics_write(const struct metrics *m, const struct kind_health h[KIND_COUNT],
     const size_t by_status[KIND_COUNT][5], const struct report_sync *sync, FILE *out)
@@ -89,8 +103,34 @@ metrics_write(const struct metrics *m, const struct kind_health h[KIND_COUNT],
 	fprintf(out, "# HELP ctlmirror_health Health per kind: 0 ok, 1 warn, 2 critical.\n"
 	    "# TYPE ctlmirror_health gauge\n");
 	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
-		fprintf(out, "ctlmirror_health{kind=\"%s\"} %d\n", ctl_kind_str((enum ctl_kind)k),
-		    (int)h[k].level);
+		if (h[k].kept)
+			fprintf(out, "ctlmirror_health{kind=\"%s\"} %d\n",
+			    ctl_kind_str((enum ctl_kind)k), (int)h[k].level);
+	fprintf(out, "# HELP ctlmirror_health_overall The mirror's health, as healthz and status judge it.\n"
+	    "# TYPE ctlmirror_health_overall gauge\n"
+	    "ctlmirror_health_overall %d\n", (int)health_overall(h));
+	fprintf(out, "# HELP ctlmirror_pin_until_seconds When the pin of a kind lapses (0: until unpinned).\n"
+	    "# TYPE ctlmirror_pin_until_seconds gauge\n");
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
+		if (h[k].pinned)
+			fprintf(out, "ctlmirror_pin_until_seconds{kind=\"%s\"} %lld\n",
+			    ctl_kind_str((enum ctl_kind)k), (long long)h[k].pin.until);
+	fprintf(out, "# HELP ctlmirror_pin_info A pin per kind, with its reason and who set it.\n"
+	    "# TYPE ctlmirror_pin_info gauge\n");
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
+		if (h[k].pinned) {
+			fprintf(out, "ctlmirror_pin_info{kind=\"%s\",reason=\"", ctl_kind_str((enum ctl_kind)k));
+			label(out, h[k].pin.reason);
+			fputs("\",by=\"", out);
+			label(out, h[k].pin.by[0] ? h[k].pin.by : "administrator");
+			fputs("\"} 1\n", out);
+		}
+	fprintf(out, "# HELP ctlmirror_pin_newer_held_back Verified versions newer than the pinned one.\n"
+	    "# TYPE ctlmirror_pin_newer_held_back gauge\n");
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
+		if (h[k].pinned)
+			fprintf(out, "ctlmirror_pin_newer_held_back{kind=\"%s\"} %zu\n",
+			    ctl_kind_str((enum ctl_kind)k), h[k].newer_held);
 	fprintf(out, "# HELP ctlmirror_quarantined_newer A copy newer than the served version failed verification (1) or not (0).\n"
 	    "# TYPE ctlmirror_quarantined_newer gauge\n");
 	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)

@@ -274,14 +274,22 @@ open_access_log(struct server *sv)
 	return rc;
 }
 
-/* The access log is block-buffered; a second is as stale as it gets. */
+/*
+ * Every second: the access log is block-buffered (a second is as stale as it
+ * gets), and a pin whose end has come lapses (a read, unless one has).
+ */
 static void
 on_flush(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *sv = arg;
+	size_t lapsed;
 
 	(void)fd;
 	(void)what;
+	if (sv->store != NULL && store_pin_lapse(sv->store, server_now(sv), &lapsed) == STORE_OK &&
+	    lapsed > 0)
+		server_log("%zu pin%s lapsed: the newest verified version is served again",
+		    lapsed, lapsed == 1 ? "" : "s");
 	pthread_mutex_lock(&sv->log_lock);
 	fflush(sv->access_log != NULL ? sv->access_log : stdout);
 	pthread_mutex_unlock(&sv->log_lock);
@@ -398,7 +406,8 @@ on_round_done(struct sync_ctx *ctx, void *arg)
 	int k;
 
 	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
-		if (!ctx->outcome[k].ok || strcmp(ctx->outcome[k].result, "unchanged") != 0)
+		if (!ctx->outcome[k].ok || (strcmp(ctx->outcome[k].result, "unchanged") != 0 &&
+		    strcmp(ctx->outcome[k].result, "skipped") != 0))
 			server_log("sync %s: %s: %s", ctl_kind_str((enum ctl_kind)k),
 			    ctx->outcome[k].result, ctx->outcome[k].text);
 	if (ctx->certs_fetched + ctx->certs_failed > 0)
@@ -478,6 +487,8 @@ open_store(struct server *sv)
 		server_log("%s", err);
 		return -1;
 	}
+	/* events and served-since on the daemon's clock (serve --now moves it) */
+	store_set_clock(sv->store, clock_of, sv);
 	return 0;
 }
 
