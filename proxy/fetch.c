@@ -1,10 +1,15 @@
 /*
  * fetch.c - libcurl multi on a libevent loop, after curl's multi-event.c.
+ *
+ * Redirects are never followed by libcurl: a 3xx ends the transfer, its
+ * target (CURLINFO_REDIRECT_URL) is checked here, and only a target the
+ * limits allow becomes the next hop (see fetch.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -36,6 +41,13 @@ struct transfer {
 	char etag[256];
 	char last_modified[64];
 	char errbuf[CURL_ERROR_SIZE];
+	/* redirects: whether to follow, where to, how many so far, in how long */
+	int follow;
+	int hops;
+	long total_ms;			/* all hops together; 0: no limit */
+	struct timespec started;
+	size_t n_origins;
+	char origins[FETCH_MAX_ORIGINS][FETCH_ORIGIN_MAX];
 };
 
 /* One socket curl watches: its event. */
@@ -63,6 +75,167 @@ transfer_free(struct transfer *t)
 	free(t);
 }
 
+/* s in lower case, for scheme and host names (ASCII; not locale dependent). */
+static void
+lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+/*
+ * url parsed by libcurl's own URL parser, as a transfer to it would be:
+ * *scheme (lower case; any scheme parses), and for http and https the
+ * origin "scheme://host:port" and, when canon is not NULL, the URL as libcurl
+ * writes it back (curl_free it). Returns 0; -1 when url does not parse, or
+ * (-2) its scheme is not http or https, or it names no host.
+ */
+static int
+split_url(const char *url, char *scheme, size_t scheme_len, char *origin,
+    size_t origin_len, char **canon)
+{
+	CURLU *u;
+	char *s = NULL, *h = NULL, *p = NULL, *z = NULL;
+	int rc = -1, n;
+
+	scheme[0] = origin[0] = '\0';
+	if (canon != NULL)
+		*canon = NULL;
+	if ((u = curl_url()) == NULL)
+		return -1;
+	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &s, 0) != CURLUE_OK)
+		goto out;
+	snprintf(scheme, scheme_len, "%s", s);
+	lower(scheme);
+	rc = -2;
+	if ((strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK || h[0] == '\0' ||
+	    curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) != CURLUE_OK)
+		goto out;
+	/* an IPv6 zone makes another address: part of the origin */
+	if (curl_url_get(u, CURLUPART_ZONEID, &z, 0) != CURLUE_OK)
+		z = NULL;
+	n = snprintf(origin, origin_len, "%s://%s%s%s:%s", scheme, h, z ? "%" : "",
+	    z ? z : "", p);
+	if (n < 0 || (size_t)n >= origin_len)
+		goto out;
+	lower(origin);
+	if (canon != NULL && curl_url_get(u, CURLUPART_URL, canon, 0) != CURLUE_OK)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		origin[0] = '\0';
+	curl_free(s);
+	curl_free(h);
+	curl_free(p);
+	curl_free(z);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+int
+fetch_origin(const char *url, char *out, size_t len)
+{
+	char scheme[16];
+
+	return split_url(url, scheme, sizeof(scheme), out, len, NULL) == 0 ? 0 : -1;
+}
+
+/* A URL from the network, fit for a message: bytes outside printable ASCII escaped, clipped. */
+static void
+shown_url(const char *url, char *out, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)url;
+	size_t o = 0, max = len < 124 ? len : 124;	/* a message has room for the reason too */
+
+	for (; *p != '\0'; p++) {
+		size_t need = *p > 0x20 && *p < 0x7f ? 1 : 3;
+
+		if (o + need + 4 > max) {	/* room for "..." and the NUL */
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (need == 1)
+			out[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(out + o, len - o, "%%%02X", *p);
+	}
+	out[o] = '\0';
+}
+
+static long
+elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - since->tv_sec) * 1000 +
+	    (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+/*
+ * A redirect to target: starts the next hop when the limits allow it and
+ * returns 1 (t runs again); else returns 0 with why the redirect is refused
+ * in err. Nothing is asked of target unless it passed every check.
+ */
+static int
+next_hop(struct fetcher *f, struct transfer *t, const char *target, char *err,
+    size_t err_len)
+{
+	char shown[128], scheme[16], origin[FETCH_ORIGIN_MAX], why[FETCH_ORIGIN_MAX + 64];
+	char *canon = NULL;
+	long left = 0;
+	size_t i;
+	int rc;
+
+	shown_url(target, shown, sizeof(shown));
+	rc = split_url(target, scheme, sizeof(scheme), origin, sizeof(origin), &canon);
+	if (!t->follow)
+		snprintf(why, sizeof(why), "follow_redirects = no");
+	else if (t->hops >= FETCH_MAX_REDIRECTS)
+		snprintf(why, sizeof(why), "more than %d redirects", FETCH_MAX_REDIRECTS);
+	else if (rc == -1)
+		snprintf(why, sizeof(why), "not a URL");
+	else if (rc == -2 && strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
+		snprintf(why, sizeof(why), "only http and https are followed, not %.16s", scheme);
+	else if (rc != 0)
+		snprintf(why, sizeof(why), "no host");
+	else
+		why[0] = '\0';
+	for (i = 0; why[0] == '\0' && i < t->n_origins; i++)
+		if (strcmp(origin, t->origins[i]) == 0)
+			break;
+	if (why[0] == '\0' && i == t->n_origins)
+		snprintf(why, sizeof(why), "%s is not a configured upstream", origin);
+	if (why[0] == '\0' && t->total_ms > 0 && (left = t->total_ms - elapsed_ms(&t->started)) <= 0)
+		snprintf(why, sizeof(why), "fetch_timeout passed");
+	if (why[0] == '\0') {
+		curl_multi_remove_handle(f->multi, t->easy);
+		t->len = 0;	/* the next hop's response is the one that counts */
+		t->etag[0] = t->last_modified[0] = t->errbuf[0] = '\0';
+		t->hops++;
+		if (curl_easy_setopt(t->easy, CURLOPT_URL, canon) != CURLE_OK ||
+		    (left > 0 && curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, left) != CURLE_OK) ||
+		    curl_multi_add_handle(f->multi, t->easy) != CURLM_OK)
+			snprintf(why, sizeof(why), "the next transfer could not start");
+	}
+	curl_free(canon);
+	if (why[0] == '\0')
+		return 1;
+	snprintf(err, err_len, "redirected to %s; not followed (%s)", shown, why);
+	return 0;
+}
+
+static int
+is_redirect(long status)
+{
+	return status >= 300 && status < 400 && status != 304;
+}
+
 static void
 finish(struct fetcher *f)
 {
@@ -72,6 +245,7 @@ finish(struct fetcher *f)
 	while ((msg = curl_multi_info_read(f->multi, &left)) != NULL) {
 		struct transfer *t = NULL;
 		struct fetch_result r;
+		char *target = NULL;
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;
@@ -79,10 +253,17 @@ finish(struct fetcher *f)
 		memset(&r, 0, sizeof(r));
 		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r.status);
 		r.transferred = msg->data.result == CURLE_OK;
+		if (r.transferred && !t->too_large && is_redirect(r.status) &&
+		    curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &target) == CURLE_OK &&
+		    target != NULL) {
+			if (next_hop(f, t, target, r.error, sizeof(r.error)))
+				continue;	/* running again, to the next hop */
+			r.transferred = 0;	/* a redirect not followed is a failed fetch */
+		}
 		r.too_large = t->too_large;
 		if (t->too_large)
 			snprintf(r.error, sizeof(r.error), "body larger than %zu bytes", t->max);
-		else if (!r.transferred)
+		else if (!r.transferred && r.error[0] == '\0')
 			snprintf(r.error, sizeof(r.error), "%s", t->errbuf[0] ? t->errbuf :
 			    curl_easy_strerror(msg->data.result));
 		r.body = t->body;
@@ -197,7 +378,7 @@ on_body(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* Keeps ETag and Last-Modified (the last response's, after redirects). */
+/* Keeps ETag and Last-Modified (of this hop's response: next_hop clears them). */
 static size_t
 on_header(char *data, size_t size, size_t n, void *arg)
 {
@@ -267,6 +448,11 @@ fetch_start(struct fetcher *f, const char *url, const char *etag,
 	t->done = done;
 	t->arg = arg;
 	t->max = lim->max_body;
+	t->follow = lim->follow_redirects != 0;
+	t->total_ms = lim->total_timeout > 0 ? lim->total_timeout * 1000 : 0;
+	clock_gettime(CLOCK_MONOTONIC, &t->started);
+	t->n_origins = lim->n_origins < FETCH_MAX_ORIGINS ? lim->n_origins : FETCH_MAX_ORIGINS;
+	memcpy(t->origins, lim->origins, t->n_origins * sizeof(t->origins[0]));
 	if (etag != NULL && etag[0] != '\0') {
 		snprintf(h, sizeof(h), "If-None-Match: %s", etag);
 		t->headers = curl_slist_append(t->headers, h);
@@ -284,10 +470,11 @@ fetch_start(struct fetcher *f, const char *url, const char *etag,
 	curl_easy_setopt(t->easy, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
 	curl_easy_setopt(t->easy, CURLOPT_USERAGENT, "ctlmirror/" CTLMIRROR_VERSION);
+	/* http and https only; libcurl never follows a redirect itself (next_hop does) */
 	curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(t->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(t->easy, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(t->easy, CURLOPT_MAXREDIRS, 3L);
+	curl_easy_setopt(t->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(t->easy, CURLOPT_MAXREDIRS, 0L);
 	curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT, lim->connect_timeout);
 	curl_easy_setopt(t->easy, CURLOPT_TIMEOUT, lim->total_timeout);
@@ -333,6 +520,8 @@ fetcher_free(struct fetcher *f)
 void
 fetch_limits_of(const struct config *cfg, size_t max, struct fetch_limits *lim)
 {
+	size_t i;
+
 	memset(lim, 0, sizeof(*lim));
 	lim->connect_timeout = 10;
 	lim->total_timeout = (long)cfg->fetch_timeout;
@@ -340,6 +529,11 @@ fetch_limits_of(const struct config *cfg, size_t max, struct fetch_limits *lim)
 	lim->low_speed_time = 15;
 	lim->max_body = max < cfg->max_download ? max : cfg->max_download;
 	lim->proxy = cfg->outbound_proxy;
+	lim->follow_redirects = cfg->follow_redirects;
+	for (i = 0; i < cfg->n_upstream && lim->n_origins < FETCH_MAX_ORIGINS; i++)
+		if (fetch_origin(cfg->upstream[i], lim->origins[lim->n_origins],
+		    sizeof(lim->origins[0])) == 0)
+			lim->n_origins++;
 }
 
 void
