@@ -86,6 +86,7 @@ class Mirror:
 
     def __init__(self, t, name, upstreams, **keys):
         self.t = t
+        self.failed_kinds = []
         self.dir = os.path.join(t.tmp, name)
         os.makedirs(self.dir)
         self.store = os.path.join(self.dir, "store")
@@ -118,6 +119,8 @@ class Mirror:
             doc = json.loads(r.stdout)
         except ValueError:
             raise Broken(f"sync --json: exit {r.returncode}, not JSON: {r.stdout[:300]!r} stderr {r.stderr.strip()[:300]!r}")
+        # a CLI round writes the daemon's events: "sync failed" for each kind that failed
+        self.failed_kinds += [k for k in KINDS if not (doc.get(k) or {}).get("ok", True)]
         return r.returncode, doc, took
 
     def json_cmd(self, *args):
@@ -165,12 +168,15 @@ class Step:
         fresh = not os.path.exists(m.store)
         self.v0 = [] if fresh else m.versions()
         self.e0 = [] if fresh else m.events()
+        m.failed_kinds = []     # the kinds the step's CLI rounds failed for
 
     def after(self, served, events=(), quiet_kinds=()):
         """served: kind -> fixture name (None: nothing served). events: the (type, kind, fixture
         or None) appended, in order."""
         m, ctx, fx = self.m, self.ctx, self.fx
         v1, e1 = m.versions(), m.events()
+        # each failed CLI round ends with its kind's "sync failed" event
+        events = list(events) + [("sync", k, None) for k in m.failed_kinds]
         # Nothing stored was lost or changed.
         idx = {v.get("sha256"): v for v in v1}
         for v in self.v0:

@@ -68,6 +68,7 @@ cli_sync(int argc, char **argv)
 	struct sync_ctx ctx;
 	char err[CONFIG_PATH_MAX + 256];
 	struct reverify_result healed;
+	struct report_sync state;
 	struct event_base *base = NULL;
 	time_t now = time(NULL);
 	int status, k, all_ok = 1;
@@ -101,6 +102,9 @@ cli_sync(int argc, char **argv)
 		goto out;
 	}
 	ctx.certs_only = so.certs;
+	/* the daemon's events for a round: a kind that fails writes "sync failed" */
+	memset(&state, 0, sizeof(state));
+	ctx.state = &state;
 	ctx.done = on_done;
 	ctx.done_arg = base;
 	if (sync_start(&ctx, now) != 0) {
