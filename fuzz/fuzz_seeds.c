@@ -195,7 +195,7 @@ store(const char *out)
 	v.chain_valid_from = 1700000000;
 	v.chain_valid_to = 1735689600;
 	v.n_entries = 420;
-	snprintf(v.signer, sizeof(v.signer), "CN=Microsoft Certificate Trust List Publisher");
+	snprintf(v.signer, sizeof(v.signer), "CN=Test CTL Publisher, O=Test");
 	v.order = 7;
 	n = store_enc_version(rec, sizeof(rec), &v);
 	put_record(out, "version-ok", 0, rec, n);
