@@ -4,9 +4,10 @@
  * Each public function is one transaction: a read transaction for questions,
  * one write transaction for a change, so a crash or a full map leaves all of
  * a change or none of it. The served rule lives in served_txn() alone; every
- * question that depends on it (served, list, find, admit, gc) calls it inside
- * its own transaction, so the answer matches the data it was computed from.
- * Record layouts and single-record access are in store_codec.c.
+ * question that depends on it (served, list, find, admit, gc, and the pins and
+ * snapshots of store_pins.c and store_snap.c, through store_rules.h) calls it
+ * inside its own transaction, so the answer matches the data it was computed
+ * from. Record layouts and single-record access are in store_codec.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,13 +22,8 @@
 
 #include "store/store.h"
 #include "store/store_codec.h"
+#include "store/store_rules.h"
 
-/* The served version of each kind, as decided once inside a transaction. */
-struct served {
-	int have;
-	int pinned;
-	unsigned char sha256[32];
-};
 
 /*
  * The served rule's order between two servable copies: nonzero if a wins
@@ -53,7 +49,7 @@ serves_before(const struct version *a, const struct version *b)
  * bare .stl under a .cab name fails there (CAPI2 event 4107). Verification
  * checks the cab's one member and its name; this checks the container.
  */
-static int
+int
 is_cab(struct store *s, MDB_txn *txn, const unsigned char sha256[32])
 {
 	MDB_val k = store_val(sha256, 32), d;
@@ -67,7 +63,7 @@ is_cab(struct store *s, MDB_txn *txn, const unsigned char sha256[32])
  * ignore_pin asks for the newest admitted version alone: what a new copy is
  * compared with to tell a stale edge, whatever an administrator pinned.
  */
-static enum store_err
+enum store_err
 served_txn(struct store *s, MDB_txn *txn, enum ctl_kind kind, int ignore_pin,
     struct version *out, int *pinned)
 {
@@ -127,7 +123,7 @@ out:
 	return e;
 }
 
-static enum store_err
+enum store_err
 served_all(struct store *s, MDB_txn *txn, struct served ss[KIND_COUNT])
 {
 	struct version v;
@@ -170,7 +166,7 @@ set_status(struct version *v, const struct served ss[KIND_COUNT])
  * change, so a served file's Last-Modified never steps back (a pin of an older
  * version included). In txn.
  */
-static enum store_err
+enum store_err
 note_served(struct store *s, MDB_txn *txn, const struct served before[KIND_COUNT],
     time_t now)
 {
@@ -688,117 +684,6 @@ out:
 	return e;
 }
 
-struct store_snap {
-	struct store *s;
-	MDB_txn *txn;
-};
-
-enum store_err
-store_snap_begin(struct store *s, struct store_snap **out)
-{
-	struct store_snap *snap;
-	enum store_err e;
-
-	store_tls_err[0] = '\0';
-	*out = NULL;
-	if ((snap = calloc(1, sizeof(*snap))) == NULL)
-		return store_nomem(s);
-	snap->s = s;
-	if ((e = store_txn_begin(s, 0, &snap->txn)) != STORE_OK) {
-		free(snap);
-		return e;
-	}
-	*out = snap;
-	return STORE_OK;
-}
-
-void
-store_snap_end(struct store_snap *snap)
-{
-	if (snap == NULL)
-		return;
-	mdb_txn_abort(snap->txn);
-	free(snap);
-}
-
-uint64_t
-store_snap_generation(const struct store_snap *snap)
-{
-	return (uint64_t)mdb_txn_id(snap->txn);
-}
-
-enum store_err
-store_snap_served(struct store_snap *snap, enum ctl_kind kind, int ignore_pin,
-    struct version *out, int *pinned)
-{
-	int pin;
-
-	store_tls_err[0] = '\0';
-	if ((unsigned)kind >= KIND_COUNT) {
-		store_seterr(snap->s, "no such kind %d", (int)kind);
-		return STORE_ERR_NOTFOUND;
-	}
-	return served_txn(snap->s, snap->txn, kind, ignore_pin, out,
-	    pinned != NULL ? pinned : &pin);
-}
-
-enum store_err
-store_snap_pin(struct store_snap *snap, enum ctl_kind kind, struct pin_info *out)
-{
-	store_tls_err[0] = '\0';
-	if ((unsigned)kind >= KIND_COUNT)
-		return STORE_ERR_NOTFOUND;
-	return store_rec_get_pin_info(snap->s, snap->txn, kind, out);
-}
-
-enum store_err
-store_snap_newer(struct store_snap *snap, const struct version *v, size_t *n)
-{
-	struct version *all = NULL;
-	enum store_err e;
-	size_t cnt = 0, i;
-
-	*n = 0;
-	if ((e = store_rec_load_versions(snap->s, snap->txn, 0, v->kind, &all, &cnt)) != STORE_OK)
-		return e;
-	for (i = 0; i < cnt; i++)
-		if (all[i].reason == VFY_OK && is_cab(snap->s, snap->txn, all[i].sha256) &&
-		    ctl_seq_cmp(all[i].sequence, v->sequence) > 0)
-			(*n)++;
-	free(all);
-	return STORE_OK;
-}
-
-enum store_err
-store_snap_blob(struct store_snap *snap, const unsigned char sha256[32],
-    unsigned char **buf, size_t *len)
-{
-	enum store_err e;
-
-	store_tls_err[0] = '\0';
-	e = store_rec_copy_blob(snap->s, snap->txn, sha256, buf, len);
-	if (e == STORE_ERR_NOTFOUND) {
-		store_seterr(snap->s, "a version has no stored file: the store is damaged");
-		e = STORE_ERR_CORRUPT;
-	}
-	return e;
-}
-
-enum store_err
-store_snap_has_cert(struct store_snap *snap, const unsigned char sha1[20], int *has)
-{
-	MDB_val k = store_val(sha1, 20), d;
-	int rc;
-
-	*has = 0;
-	if ((rc = mdb_get(snap->txn, snap->s->certs, &k, &d)) == MDB_NOTFOUND)
-		return STORE_OK;
-	if (rc != 0)
-		return store_fail(snap->s, rc, "reading a certificate");
-	*has = 1;
-	return STORE_OK;
-}
-
 enum store_err
 store_list(struct store *s, enum ctl_kind kind, struct version **out, size_t *n)
 {
@@ -938,203 +823,11 @@ store_blob(struct store *s, const unsigned char sha256[32], unsigned char **buf,
 	return e;
 }
 
-enum store_err
-store_pin(struct store *s, const unsigned char sha256[32], time_t now,
-    const struct pin_opts *o)
-{
-	struct served before[KIND_COUNT];
-	struct store_event ev;
-	struct pin_info pin;
-	struct version v;
-	MDB_txn *txn = NULL;
-	enum store_err e;
-	char name[128], hex[65], until[64] = "";
-
-	store_tls_err[0] = '\0';
-	if ((e = store_txn_begin(s, 1, &txn)) != STORE_OK)
-		goto out;
-	if ((e = store_rec_get_version(s, txn, sha256, &v)) != STORE_OK) {
-		if (e == STORE_ERR_NOTFOUND) {
-			store_hex(hex, sha256, 32, 0);
-			store_seterr(s, "no version with sha256 %s", hex);
-		}
-		goto out;
-	}
-	/* a pin overrides the served rule, never verification */
-	if (v.reason != VFY_OK) {
-		store_seterr(s, "version %s is quarantined (%s): only a version that "
-		    "verified when first seen can be pinned", store_label(&v, name, sizeof(name)),
-		    vfy_reason_str(v.reason));
-		e = STORE_ERR_REFUSED;
-		goto out;
-	}
-	if (!is_cab(s, txn, v.sha256)) {
-		store_seterr(s, "version %s is a bare CTL, not a CAB: clients cannot "
-		    "unpack it, so it cannot be served", store_label(&v, name, sizeof(name)));
-		e = STORE_ERR_REFUSED;
-		goto out;
-	}
-	if (v.has_chain && !v.timestamp_verified && v.chain_valid_to < now &&
-	    (o == NULL || !o->force)) {
-		store_seterr(s, "version %s: its signing chain has expired, so Windows clients "
-		    "will log CAPI2 event 4107 for it and keep the list they have; pin it "
-		    "anyway with --force", store_label(&v, name, sizeof(name)));
-		e = STORE_ERR_REFUSED;
-		goto out;
-	}
-	if (o != NULL && o->until != 0 && o->until <= now) {
-		store_seterr(s, "the pin would end before it starts");
-		e = STORE_ERR_REFUSED;
-		goto out;
-	}
-	if ((e = served_all(s, txn, before)) != STORE_OK)
-		goto out;
-	memset(&pin, 0, sizeof(pin));
-	memcpy(pin.sha256, v.sha256, 32);
-	pin.since = store_clock(s, now);
-	pin.until = o != NULL ? o->until : 0;
-	store_copy_text(pin.reason, sizeof(pin.reason), o != NULL ? o->reason : NULL);
-	store_copy_text(pin.by, sizeof(pin.by), o != NULL ? o->by : NULL);
-	if (pin.until != 0)
-		snprintf(until, sizeof(until), " until %lld", (long long)pin.until);
-	store_make_event(&ev, now, EV_PINNED, &v, "pinned %s%s%s%s%s%s%s",
-	    store_label(&v, name, sizeof(name)), pin.until ? until : ": served until unpinned",
-	    v.rollback ? " (older than the newest admitted version)" : "",
-	    pin.by[0] ? " by " : "", pin.by, pin.reason[0] ? ": " : "", pin.reason);
-	if ((e = store_rec_put_pin(s, txn, v.kind, &pin)) != STORE_OK ||
-	    (e = store_rec_append_event(s, txn, &ev)) != STORE_OK ||
-	    (e = note_served(s, txn, before, now)) != STORE_OK)
-		goto out;
-	e = store_txn_commit(s, &txn);
-out:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	return e;
-}
-
-enum store_err
-store_pin_info(struct store *s, enum ctl_kind kind, struct pin_info *out)
-{
-	MDB_txn *txn = NULL;
-	enum store_err e;
-
-	store_tls_err[0] = '\0';
-	if ((unsigned)kind >= KIND_COUNT)
-		return STORE_ERR_NOTFOUND;
-	if ((e = store_txn_begin(s, 0, &txn)) == STORE_OK)
-		e = store_rec_get_pin_info(s, txn, kind, out);
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	return e;
-}
-
-/* Removes the pin of kind in txn, with an event saying why. */
-static enum store_err
-drop_pin(struct store *s, MDB_txn *txn, enum ctl_kind kind, time_t now, const char *why)
-{
-	unsigned char kb = (unsigned char)kind, sha[32];
-	struct store_event ev;
-	struct version v;
-	MDB_val k = store_val(&kb, 1);
-	enum store_err e;
-	int rc;
-
-	if ((e = store_rec_get_pin(s, txn, kind, sha)) != STORE_OK)
-		return e;
-	if ((rc = mdb_del(txn, s->pins, &k, NULL)) != 0)
-		return store_fail(s, rc, "removing the pin");
-	/* the event names the version that was pinned, even if gc removed it */
-	e = store_rec_get_version(s, txn, sha, &v);
-	if (e == STORE_ERR_NOTFOUND) {
-		memset(&v, 0, sizeof(v));
-		memcpy(v.sha256, sha, 32);
-		v.kind = kind;
-	} else if (e != STORE_OK) {
-		return e;
-	}
-	store_make_event(&ev, now, EV_UNPINNED, &v, "%s %s: the newest admitted version "
-	    "is served again", why, ctl_kind_str(kind));
-	return store_rec_append_event(s, txn, &ev);
-}
-
-enum store_err
-store_pin_lapse(struct store *s, time_t now, size_t *lapsed)
-{
-	struct served before[KIND_COUNT];
-	struct pin_info pin;
-	MDB_txn *txn = NULL;
-	enum store_err e;
-	size_t n = 0;
-	int k;
-
-	store_tls_err[0] = '\0';
-	*lapsed = 0;
-	/* a read first: the common case (no pin has come to its end) writes nothing */
-	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
-		if (store_pin_info(s, (enum ctl_kind)k, &pin) == STORE_OK &&
-		    pin.until != 0 && pin.until <= now)
-			n++;
-	if (n == 0)
-		return STORE_OK;
-	n = 0;
-	if ((e = store_txn_begin(s, 1, &txn)) != STORE_OK ||
-	    (e = served_all(s, txn, before)) != STORE_OK)
-		goto out;
-	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++) {
-		e = store_rec_get_pin_info(s, txn, (enum ctl_kind)k, &pin);
-		if (e == STORE_ERR_NOTFOUND)
-			continue;
-		if (e != STORE_OK)
-			goto out;
-		if (pin.until == 0 || pin.until > now)
-			continue;
-		if ((e = drop_pin(s, txn, (enum ctl_kind)k, now, "the pin lapsed for")) != STORE_OK)
-			goto out;
-		n++;
-	}
-	if ((e = note_served(s, txn, before, now)) != STORE_OK ||
-	    (e = store_txn_commit(s, &txn)) != STORE_OK)
-		goto out;
-	*lapsed = n;
-out:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	return e;
-}
-
 void
 store_set_clock(struct store *s, time_t (*clock)(void *arg), void *arg)
 {
 	s->clock = clock;
 	s->clock_arg = arg;
-}
-
-enum store_err
-store_unpin(struct store *s, enum ctl_kind kind, time_t now)
-{
-	struct served before[KIND_COUNT];
-	MDB_txn *txn = NULL;
-	enum store_err e;
-
-	store_tls_err[0] = '\0';
-	if ((e = store_txn_begin(s, 1, &txn)) != STORE_OK)
-		goto out;
-	if ((unsigned)kind >= KIND_COUNT) {
-		e = STORE_ERR_NOTFOUND;
-	} else if ((e = served_all(s, txn, before)) == STORE_OK) {
-		e = drop_pin(s, txn, kind, now, "unpinned");
-	}
-	if (e == STORE_ERR_NOTFOUND) {
-		store_seterr(s, "no %s version is pinned", ctl_kind_str(kind));
-		goto out;
-	}
-	if (e != STORE_OK || (e = note_served(s, txn, before, now)) != STORE_OK)
-		goto out;
-	e = store_txn_commit(s, &txn);
-out:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	return e;
 }
 
 enum store_err

@@ -4,8 +4,9 @@
  * store_codec.c holds what has no rule in it: the byte layout of records,
  * reading and writing single records inside a caller's transaction, error
  * details. store_records.c has the public functions that only move records
- * (certificates, events, upstream state, usage). store.c holds opening and
- * the rules (admission, the served rule, pins, gc).
+ * (certificates, events, upstream state). store.c holds opening and the rules
+ * (admission, the served rule, reverification, gc; store_rules.h), which
+ * store_pins.c (pins) and store_snap.c (read snapshots) ask.
  *
  * Records are explicit byte layouts, never struct images: a format byte,
  * fixed-width little-endian integers and strings as a 16-bit length plus the
