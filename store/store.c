@@ -463,6 +463,31 @@ version_from_verdict(struct version *rec, const unsigned char sha[32],
 	store_copy_text(rec->signer, sizeof(rec->signer), v->signer);
 }
 
+/*
+ * Writes a version record and its event, notes a change of what is served
+ * since before, and (with_status) fills rec->status as the result stands.
+ * In txn: the write step admission and reverification share.
+ */
+static enum store_err
+write_version(struct store *s, MDB_txn *txn, struct version *rec,
+    struct store_event *ev, const struct served before[KIND_COUNT], time_t now,
+    int with_status)
+{
+	struct served ss[KIND_COUNT];
+	enum store_err e;
+
+	if ((e = store_rec_put_version(s, txn, rec)) != STORE_OK ||
+	    (e = store_rec_append_event(s, txn, ev)) != STORE_OK ||
+	    (e = note_served(s, txn, before, now)) != STORE_OK)
+		return e;
+	if (with_status) {
+		if ((e = served_all(s, txn, ss)) != STORE_OK)
+			return e;
+		set_status(rec, ss);
+	}
+	return STORE_OK;
+}
+
 enum store_err
 store_admit(struct store *s, const unsigned char *bytes, size_t len,
     const struct verdict *v, time_t now, const char *source,
@@ -539,17 +564,8 @@ store_admit(struct store *s, const unsigned char *bytes, size_t len,
 		e = store_fail(s, rc, "writing the file");
 		goto out;
 	}
-	if ((e = store_rec_put_version(s, txn, &rec)) != STORE_OK ||
-	    (e = store_rec_append_event(s, txn, &ev)) != STORE_OK ||
-	    (e = note_served(s, txn, before, now)) != STORE_OK)
+	if ((e = write_version(s, txn, &rec, &ev, before, now, out != NULL)) != STORE_OK)
 		goto out;
-	if (out != NULL) {
-		struct served ss[KIND_COUNT];
-
-		if ((e = served_all(s, txn, ss)) != STORE_OK)
-			goto out;
-		set_status(&rec, ss);
-	}
 	if ((e = store_txn_commit(s, &txn)) != STORE_OK)
 		goto out;
 done:
@@ -621,18 +637,10 @@ store_reverify(struct store *s, const unsigned char sha256[32],
 	    *result == ADMIT_ADMITTED ? "admitted" : "a rollback: older than ",
 	    *result == ADMIT_ADMITTED ? "" : store_label(&srv, name, sizeof(name)));
 	store_tls_err[0] = '\0';
-	if ((e = store_rec_put_version(s, txn, &fresh)) != STORE_OK ||
-	    (e = store_rec_append_event(s, txn, &ev)) != STORE_OK ||
-	    (e = note_served(s, txn, before, now)) != STORE_OK)
+	if ((e = write_version(s, txn, &fresh, &ev, before, now, out != NULL)) != STORE_OK)
 		goto out;
-	if (out != NULL) {
-		struct served ss[KIND_COUNT];
-
-		if ((e = served_all(s, txn, ss)) != STORE_OK)
-			goto out;
-		set_status(&fresh, ss);
+	if (out != NULL)
 		*out = fresh;
-	}
 	e = store_txn_commit(s, &txn);
 out:
 	if (txn != NULL)
