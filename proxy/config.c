@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proxy/cidr.h"
 #include "proxy/config.h"
 #include "proxy/fileio.h"
 
@@ -45,6 +46,15 @@ static const struct key {
 	K(max_connections, V_ULONG, max_connections),
 	K(max_header_size, V_ULONG, max_header_size),
 	K(timeout, V_DURATION, timeout),
+	K(header_timeout, V_DURATION, header_timeout),
+	K(keepalive_timeout, V_DURATION, keepalive_timeout),
+	K(max_connections_per_client, V_ULONG, max_connections_per_client),
+	L(operator_allow, operator_allow, n_operator_allow),
+	K(failed_keep, V_ULONG, failed_keep),
+	K(failed_budget_mb, V_ULONG, failed_budget_mb),
+	K(cert_fetch_rate, V_ULONG, cert_fetch_rate),
+	K(cert_retry_after, V_DURATION, cert_retry_after),
+	/* follow_upstream_pin: per upstream, handled in apply() */
 	K(map_size_mb, V_ULONG, map_size_mb),
 	K(log_format, V_WORD, log_format),
 	K(access_log, V_PATH, access_log),
@@ -63,6 +73,16 @@ config_keeps(const struct config *c, const char *kind)
 		if (strcmp(c->kinds[i], kind) == 0)
 			return 1;
 	return 0;
+}
+
+unsigned long
+config_per_client_max(const struct config *c)
+{
+	unsigned long n = c->max_connections / 16;
+
+	if (c->max_connections_per_client != 0)
+		return c->max_connections_per_client;
+	return n < 8 ? 8 : n;
 }
 
 void
@@ -92,6 +112,12 @@ config_defaults(struct config *c)
 	c->max_connections = 4096;
 	c->max_header_size = 8192;
 	c->timeout = 30;
+	c->header_timeout = 10;
+	c->keepalive_timeout = 15;
+	c->failed_keep = 3;
+	c->failed_budget_mb = 64;
+	c->cert_fetch_rate = 60;
+	c->cert_retry_after = 600;
 	c->map_size_mb = 1024;
 	snprintf(c->log_format, sizeof(c->log_format), "text");
 	snprintf(c->kinds[0], sizeof(c->kinds[0]), "authroot");
@@ -157,6 +183,19 @@ parse_ulong(const char *v, int duration, unsigned long *out)
 	return 1;
 }
 
+/* yes/true/on -> 1, no/false/off -> 0; anything else is not a boolean. */
+static int
+parse_bool(const char *v, int *out)
+{
+	if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "on") == 0)
+		*out = 1;
+	else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 || strcmp(v, "off") == 0)
+		*out = 0;
+	else
+		return 0;
+	return 1;
+}
+
 /* Which lists were set by the file: the first occurrence replaces the default. */
 struct seen {
 	unsigned char list[sizeof(keys) / sizeof(keys[0])];
@@ -168,6 +207,19 @@ apply(struct config *c, struct seen *seen, const char *name, unsigned line,
 {
 	size_t i;
 
+	if (strcmp(k, "follow_upstream_pin") == 0) {
+		i = c->n_upstream;
+		/* the default upstreams are Microsoft's: only a line of this file names a parent */
+		for (size_t j = 0; j < sizeof(keys) / sizeof(keys[0]); j++)
+			if (strcmp(keys[j].name, "upstream") == 0 && !seen->list[j])
+				i = 0;
+		if (i == 0)
+			return fail(err, err_len, name, line, "follow_upstream_pin applies to the "
+			    "upstream line above it, and there is none");
+		if (!parse_bool(v, &c->upstream_follow_pin[i - 1]))
+			return fail(err, err_len, name, line, "'%s' must be yes or no, not '%s'", k, v);
+		return 0;
+	}
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const struct key *key = &keys[i];
 		char *field = (char *)c + key->off;
@@ -181,6 +233,8 @@ apply(struct config *c, struct seen *seen, const char *name, unsigned line,
 			if (!seen->list[i]) {
 				*count = 0;
 				seen->list[i] = 1;
+				if (strcmp(k, "upstream") == 0)
+					memset(c->upstream_follow_pin, 0, sizeof(c->upstream_follow_pin));
 			}
 			if (*count == CONFIG_MAX_LIST)
 				return fail(err, err_len, name, line, "too many '%s' lines (at most %d)", k, CONFIG_MAX_LIST);
@@ -190,6 +244,13 @@ apply(struct config *c, struct seen *seen, const char *name, unsigned line,
 			    strcmp(v, "disallowed") != 0 && strcmp(v, "pinrules") != 0)
 				return fail(err, err_len, name, line, "kinds takes authroot, disallowed "
 				    "or pinrules (one per line), not '%s'", v);
+			if (strcmp(k, "operator_allow") == 0) {
+				struct cidr cidr;
+
+				if (cidr_parse(v, &cidr) != 0)
+					return fail(err, err_len, name, line, "operator_allow takes an "
+					    "address or prefix (192.0.2.7, 10.0.0.0/8, ::1, fd00::/8), not '%s'", v);
+			}
 			if (strcmp(k, "anchor_pin") == 0 && !is_sha256_hex(v))
 				return fail(err, err_len, name, line, "anchor_pin must be a SHA-256 "
 				    "fingerprint: 64 hex digits (colons allowed), not '%s'", v);
@@ -208,11 +269,7 @@ apply(struct config *c, struct seen *seen, const char *name, unsigned line,
 			memcpy(field, v, strlen(v) + 1);
 			return 0;
 		case V_BOOL:
-			if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "on") == 0)
-				*(int *)(void *)field = 1;
-			else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 || strcmp(v, "off") == 0)
-				*(int *)(void *)field = 0;
-			else
+			if (!parse_bool(v, (int *)(void *)field))
 				return fail(err, err_len, name, line, "'%s' must be yes or no, not '%s'", k, v);
 			return 0;
 		case V_ULONG:

@@ -27,6 +27,8 @@ struct config {
 	size_t n_listen;
 	char upstream[CONFIG_MAX_LIST][512];	/* base URLs, tried in order */
 	size_t n_upstream;
+	int upstream_follow_pin[CONFIG_MAX_LIST];	/* per upstream: follow its pins
+						   (follow_upstream_pin after its line) */
 	char mirror_hosts[CONFIG_MAX_LIST][256];
 	size_t n_mirror_hosts;
 	char flat_prefix[256];
@@ -42,6 +44,15 @@ struct config {
 	unsigned long max_connections;
 	unsigned long max_header_size;
 	unsigned long timeout;			/* client read/write timeout, seconds */
+	unsigned long header_timeout;		/* a request's whole header within this, seconds */
+	unsigned long keepalive_timeout;	/* idle keep-alive connections close after this */
+	unsigned long max_connections_per_client; /* per client address; 0: automatic */
+	char operator_allow[CONFIG_MAX_LIST][64];	/* who may read /_ctlmirror/; none: everyone */
+	size_t n_operator_allow;
+	unsigned long failed_keep;		/* failed copies kept whole, per kind and reason */
+	unsigned long failed_budget_mb;		/* bytes of failed copies kept, in all */
+	unsigned long cert_fetch_rate;		/* upstream .crt fetches clients may cause, per minute */
+	unsigned long cert_retry_after;		/* seconds a failed .crt fetch is remembered */
 	unsigned long map_size_mb;		/* LMDB map size */
 	char log_format[16];			/* "text" or "json" */
 	char access_log[CONFIG_PATH_MAX];	/* file; "" = standard output */
@@ -55,6 +66,12 @@ struct config {
  * "pinrules")? A kind not kept is neither fetched nor judged.
  */
 int config_keeps(const struct config *c, const char *kind);
+
+/*
+ * max_connections_per_client, or when 0 (the default) a sixteenth of
+ * max_connections, at least 8: one address never holds every slot.
+ */
+unsigned long config_per_client_max(const struct config *c);
 
 /* Fills c with the embedded defaults. */
 void config_defaults(struct config *c);
