@@ -3,6 +3,7 @@
 #   make test  same set-up, then the whole suite: lint, release build, ASan+UBSan build,
 #              and the daemon tests in a ThreadSanitizer build
 #   make lint  cppcheck and clang-tidy over the C sources; fails on any finding
+#   make install / make deb   install under PREFIX (DESTDIR honoured) / build a Debian package
 #
 # CC=clang make test builds with clang. A compiler other than the default gets
 # its own build directories (build-clang, build-asan-clang, ...), so no CMake
@@ -35,7 +36,7 @@ CLANG_TIDY ?= $(shell command -v clang-tidy-14 || echo clang-tidy)
 # ctest label of the tests that start `ctlmirror serve`: the TSan build runs those.
 DAEMON_LABEL ?= daemon
 
-.PHONY: all deps deps-lint deps-test deps-bench build build-asan build-tsan run test \
+.PHONY: all deps deps-lint deps-test deps-bench build build-asan build-tsan run test install deb \
 	test-release test-asan test-tsan lint lint-config lint-tidy lint-cppcheck lint-version \
 	bench clean deps-fuzz build-fuzz fuzz fuzz-smoke
 
@@ -70,12 +71,29 @@ build-tsan: deps deps-test
 	    -DCMAKE_C_COMPILER=$(TSAN_CC) $(CMAKE_ARGS)
 	cmake --build $(TSAN_BUILD) -j $(JOBS)
 
-# The daemon on its embedded defaults, on 127.0.0.1:8080, with a store under ./var.
-# Extra arguments: make run ARGS='-c etc/ctlmirror.conf'
-ARGS ?=
+# The daemon on its embedded defaults, on 127.0.0.1:$(PORT), with a store under ./var.
+# Another address: make run PORT=8081 (or LISTEN=0.0.0.0:8080); extra arguments:
+# make run ARGS='-c etc/ctlmirror.conf'. No config file of the machine is read
+# unless ARGS names one.
+PORT   ?= 8080
+LISTEN ?= 127.0.0.1:$(PORT)
+ARGS   ?=
 run: build
 	mkdir -p var
-	./$(BUILD)/ctlmirror serve --store var/store --listen 127.0.0.1:8080 $(ARGS)
+	CTLMIRROR_CONFIG= ./$(BUILD)/ctlmirror serve --store var/store --listen $(LISTEN) $(ARGS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the binary, manual page, config
+# (/etc/ctlmirror), systemd unit, sysusers.d and tmpfiles.d entries (cmake/install.cmake).
+# After it, as root: systemd-sysusers; systemd-tmpfiles --create ctlmirror.conf;
+# systemctl daemon-reload; systemctl enable --now ctlmirror.
+PREFIX ?= /usr/local
+install: build
+	DESTDIR='$(DESTDIR)' cmake --install $(BUILD) --prefix '$(PREFIX)'
+
+# make deb: a Debian package under /usr (CPack), written to $(BUILD)/deb/.
+deb: build
+	cpack -G DEB -B $(CURDIR)/$(BUILD)/deb --config $(BUILD)/CPackConfig.cmake
+	@ls $(BUILD)/deb/*.deb
 
 test-release: build deps-test
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

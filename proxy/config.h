@@ -16,6 +16,8 @@
 /* Embedded defaults for the directories. */
 #define CONFIG_DEFAULT_STORE "/var/lib/ctlmirror"
 #define CONFIG_DEFAULT_ANCHORS "/etc/ctlmirror/anchors"
+/* The file commands read when no -c is given (and $CTLMIRROR_CONFIG is unset). */
+#define CONFIG_DEFAULT_FILE "/etc/ctlmirror/ctlmirror.conf"
 
 struct config {
 	char store[CONFIG_PATH_MAX];		/* LMDB environment directory */

@@ -61,6 +61,12 @@ struct cli_opts {
 	{ "help", no_argument, NULL, 'h' }
 #define CLI_COMMON_SHORT "c:h"
 
+/*
+ * The config file a command reads: -c's, else $CTLMIRROR_CONFIG's (empty: none),
+ * else CONFIG_DEFAULT_FILE when it exists, else none (the embedded defaults).
+ */
+const char *cli_config_path(const struct cli_opts *o);
+
 /* Takes getopt's c if it is a common option; returns 1 if it was. */
 int cli_common_option(int c, struct cli_opts *o);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proxy/cli/cli.h"
 #include "proxy/hex.h"
@@ -24,6 +25,18 @@ cli_config(struct config *cfg, const char *path, const char *cmd)
 		return EXIT_USAGE;
 	}
 	return 0;
+}
+
+const char *
+cli_config_path(const struct cli_opts *o)
+{
+	const char *env;
+
+	if (o->config != NULL)
+		return o->config;
+	if ((env = getenv("CTLMIRROR_CONFIG")) != NULL)
+		return *env != '\0' ? env : NULL;
+	return access(CONFIG_DEFAULT_FILE, F_OK) == 0 ? CONFIG_DEFAULT_FILE : NULL;
 }
 
 int
@@ -58,7 +71,7 @@ cli_setup(const struct cli_opts *o, struct config *cfg, const char *cmd,
 		return -1;
 	}
 	config_defaults(cfg);
-	if ((rc = cli_config(cfg, o->config, cmd)) != 0)
+	if ((rc = cli_config(cfg, cli_config_path(o), cmd)) != 0)
 		return rc;
 	if (o->store != NULL) {
 		if (strlen(o->store) >= sizeof(cfg->store)) {

@@ -87,5 +87,5 @@ cli_serve(int argc, char **argv)
 		}
 		skew = t - time(NULL);
 	}
-	return server_run(&cfg, o.config, skew) == 0 ? 0 : EXIT_IO;
+	return server_run(&cfg, cli_config_path(&o), skew) == 0 ? 0 : EXIT_IO;
 }

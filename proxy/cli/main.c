@@ -45,6 +45,8 @@ usage(FILE *f)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f,
 	    "\n"
+	    "Every command reads -c CONFIG, else /etc/ctlmirror/ctlmirror.conf when it\n"
+	    "exists ($CTLMIRROR_CONFIG names another file; empty: none, the embedded defaults).\n"
 	    "Run 'ctlmirror COMMAND --help' for a command's options.\n"
 	    "Exit status: 0 success, 1 a check failed, 2 usage error, 3 input unreadable.\n");
 }
