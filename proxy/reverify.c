@@ -20,7 +20,8 @@ reverify_one(struct store *s, const struct trust *t, const struct version *v,
 	*result = ADMIT_QUARANTINED;
 	if (out != NULL)
 		*out = *v;
-	if (!vfy_reason_trust_dependent(v->reason))
+	/* a copy whose bytes the failed-copy budget dropped cannot be checked again */
+	if (!vfy_reason_trust_dependent(v->reason) || v->bytes_dropped)
 		return STORE_OK;
 	if ((e = store_blob(s, v->sha256, &buf, &len)) != STORE_OK)
 		return e;
@@ -52,6 +53,10 @@ reverify_all(struct store *s, const struct trust *t, enum ctl_kind kind,
 	for (i = 0; i < n && e == STORE_OK; i++) {
 		if (!vfy_reason_trust_dependent(list[i].reason))
 			continue;
+		if (list[i].bytes_dropped) {
+			r->skipped++;
+			continue;
+		}
 		r->checked++;
 		e = reverify_one(s, t, &list[i], now, &res, NULL);
 		r->admitted += e == STORE_OK && res == ADMIT_ADMITTED;

@@ -23,6 +23,7 @@ struct reverify_result {
 	size_t checked;		/* copies verified again */
 	size_t admitted;	/* now admitted */
 	size_t rollbacks;	/* now verified, but older than the newest admitted */
+	size_t skipped;		/* their bytes were dropped (failed-copy budget): cannot be checked */
 };
 
 /*

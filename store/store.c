@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "store/store.h"
+#include "store/store_budget.h"
 #include "store/store_codec.h"
 #include "store/store_rules.h"
 
@@ -369,6 +370,8 @@ store_open(const char *dir, size_t map_size_mb, int readonly,
 		return STORE_ERR_NOMEM;
 	}
 	s->readonly = readonly != 0;
+	s->failed_keep = STORE_FAILED_KEEP_DEFAULT;
+	s->failed_budget = STORE_FAILED_BUDGET_DEFAULT;
 	e = s->readonly ? check_readonly_dir(s) : prepare_writable_dir(s);
 	if (e != STORE_OK)
 		goto out;
@@ -488,43 +491,69 @@ write_version(struct store *s, MDB_txn *txn, struct version *rec,
 	return STORE_OK;
 }
 
-enum store_err
-store_admit(struct store *s, const unsigned char *bytes, size_t len,
-    const struct verdict *v, time_t now, const char *source,
-    enum admit_result *result, struct version *out)
+/*
+ * The same bytes again. A failed copy whose bytes were dropped takes them
+ * back (unless the budget keeps none) as the newest failed copy, so it can be
+ * verified again; anything else changes nothing. *wrote says whether txn
+ * holds a change.
+ */
+static enum store_err
+admit_again(struct store *s, MDB_txn *txn, struct version *rec,
+    const unsigned char *bytes, size_t len, time_t now, int *wrote)
+{
+	struct served ss[KIND_COUNT];
+	unsigned char sha[32];
+	MDB_val k, d;
+	enum store_err e;
+	int rc;
+
+	*wrote = 0;
+	memcpy(sha, rec->sha256, 32);	/* rec is read again below, over itself */
+	k = store_val(sha, 32);
+	if (rec->bytes_dropped && s->failed_keep > 0 &&
+	    len <= s->failed_budget) {
+		d = store_val(len ? bytes : (const unsigned char *)"", len);
+		rec->bytes_dropped = 0;
+		if ((rc = mdb_put(txn, s->blobs, &k, &d, 0)) != 0)
+			return store_fail(s, rc, "writing the file again");
+		if ((e = store_rec_put_version(s, txn, rec)) != STORE_OK ||
+		    (e = budget_add(s, txn, rec, len)) != STORE_OK ||
+		    (e = budget_apply(s, txn, 0, now, NULL, NULL)) != STORE_OK ||
+		    (e = store_rec_get_version(s, txn, sha, rec)) != STORE_OK)
+			return e;
+		*wrote = 1;
+	}
+	if ((e = served_all(s, txn, ss)) != STORE_OK)
+		return e;
+	set_status(rec, ss);
+	return STORE_OK;
+}
+
+/* One try at store_admit, in one write transaction. */
+static enum store_err
+admit_once(struct store *s, const unsigned char *bytes, size_t len,
+    const unsigned char sha[32], const struct verdict *v, time_t now,
+    const char *source, enum admit_result *result, struct version *out)
 {
 	struct served before[KIND_COUNT];
-	unsigned char sha[32];
 	struct version rec, srv;
 	struct store_event ev;
 	MDB_txn *txn = NULL;
 	MDB_val k, d;
 	enum admit_result res;
 	enum store_err e;
-	int rc, pinned;
+	int rc, pinned, wrote;
+	const char *kept = "";
 	char name[128];
 
-	store_tls_err[0] = '\0';
-	if ((unsigned)v->kind >= KIND_COUNT || (unsigned)v->reason >= VFY_REASON_COUNT) {
-		store_seterr(s, "verdict with kind %d, reason %d cannot be stored",
-		    (int)v->kind, (int)v->reason);
-		return STORE_ERR_REFUSED;
-	}
-	if (EVP_Digest(len ? bytes : (const unsigned char *)"", len, sha, NULL,
-	    EVP_sha256(), NULL) != 1) {
-		store_seterr(s, "SHA-256 of the file failed");
-		return STORE_ERR_NOMEM;
-	}
 	if ((e = store_txn_begin(s, 1, &txn)) != STORE_OK)
 		goto out;
 	e = store_rec_get_version(s, txn, sha, &rec);
 	if (e == STORE_OK) {
-		/* the same bytes again change nothing: the txn is aborted unwritten */
-		struct served ss[KIND_COUNT];
-
-		if ((e = served_all(s, txn, ss)) != STORE_OK)
+		/* the same bytes again change nothing (but dropped bytes come back) */
+		if ((e = admit_again(s, txn, &rec, bytes, len, now, &wrote)) != STORE_OK ||
+		    (wrote && (e = store_txn_commit(s, &txn)) != STORE_OK))
 			goto out;
-		set_status(&rec, ss);
 		res = ADMIT_DUPLICATE;
 		goto done;
 	}
@@ -539,8 +568,13 @@ store_admit(struct store *s, const unsigned char *bytes, size_t len,
 		goto out;
 	if (rec.reason != VFY_OK) {
 		res = ADMIT_QUARANTINED;
+		/* evidence within the budget: a copy larger than all of it is a record */
+		if (s->failed_keep == 0 || len > s->failed_budget) {
+			rec.bytes_dropped = 1;
+			kept = " (bytes not kept: the failed-copy budget)";
+		}
 		store_make_event(&ev, now, EV_QUARANTINED, &rec, "quarantined (%s) from "
-		    "%s: %s", vfy_reason_str(rec.reason), rec.source, rec.detail);
+		    "%s: %s%s", vfy_reason_str(rec.reason), rec.source, rec.detail, kept);
 	} else if (e == STORE_OK && ctl_seq_cmp(srv.sequence, rec.sequence) > 0) {
 		/* a stale copy (a CDN edge behind): kept and logged, never served */
 		res = ADMIT_ROLLBACK;
@@ -559,13 +593,21 @@ store_admit(struct store *s, const unsigned char *bytes, size_t len,
 	k = store_val(sha, 32);
 	d = store_val(len ? bytes : (const unsigned char *)"", len);
 	/* a blob without a record (never written by us) is the same bytes: keep it */
-	rc = mdb_put(txn, s->blobs, &k, &d, MDB_NOOVERWRITE);
+	rc = rec.bytes_dropped ? 0 : mdb_put(txn, s->blobs, &k, &d, MDB_NOOVERWRITE);
 	if (rc != 0 && rc != MDB_KEYEXIST) {
 		e = store_fail(s, rc, "writing the file");
 		goto out;
 	}
 	if ((e = write_version(s, txn, &rec, &ev, before, now, out != NULL)) != STORE_OK)
 		goto out;
+	if (res == ADMIT_QUARANTINED && !rec.bytes_dropped) {
+		/* the budget is applied where it grows, so it is never exceeded */
+		if ((e = budget_add(s, txn, &rec, len)) != STORE_OK ||
+		    (e = budget_apply(s, txn, 0, now, NULL, NULL)) != STORE_OK ||
+		    (e = store_rec_get_version(s, txn, sha, &srv)) != STORE_OK)
+			goto out;
+		rec.bytes_dropped = srv.bytes_dropped;
+	}
 	if ((e = store_txn_commit(s, &txn)) != STORE_OK)
 		goto out;
 done:
@@ -577,6 +619,81 @@ out:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
 	return e;
+}
+
+/*
+ * A full map: drops failed copies' bytes, oldest first, until need bytes are
+ * free, in a transaction of its own, then commits one small write more: LMDB
+ * reuses the pages a transaction freed only two transactions later (the
+ * last committed state stays whole). *dropped: how many.
+ */
+static enum store_err
+make_room(struct store *s, uint64_t need, time_t now, const struct verdict *v,
+    const char *source, size_t *dropped)
+{
+	MDB_txn *txn = NULL;
+	enum store_err e;
+	char why[400];
+	int dead;
+
+	*dropped = 0;
+	/* readers of crashed processes hold old pages: let them go */
+	(void)mdb_reader_check(s->env, &dead);
+	snprintf(why, sizeof(why), "the store was full admitting a %s %s copy from %.256s",
+	    v->reason == VFY_OK ? "verified" : "failed", ctl_kind_str(v->kind), source);
+	if ((e = store_txn_begin(s, 1, &txn)) != STORE_OK ||
+	    (e = budget_apply(s, txn, need, now, why, dropped)) != STORE_OK)
+		goto out;
+	if (*dropped == 0 || (e = store_txn_commit(s, &txn)) != STORE_OK)
+		goto out;
+	/* if even this does not fit, the next try says the store is full */
+	if (store_txn_begin(s, 1, &txn) == STORE_OK && budget_touch(s, txn) == STORE_OK)
+		(void)store_txn_commit(s, &txn);
+	e = STORE_OK;
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return e;
+}
+
+enum store_err
+store_admit(struct store *s, const unsigned char *bytes, size_t len,
+    const struct verdict *v, time_t now, const char *source,
+    enum admit_result *result, struct version *out)
+{
+	unsigned char sha[32];
+	enum store_err e;
+	uint64_t need;
+	size_t dropped;
+	char full[sizeof(store_tls_err)];
+
+	store_tls_err[0] = '\0';
+	if ((unsigned)v->kind >= KIND_COUNT || (unsigned)v->reason >= VFY_REASON_COUNT) {
+		store_seterr(s, "verdict with kind %d, reason %d cannot be stored",
+		    (int)v->kind, (int)v->reason);
+		return STORE_ERR_REFUSED;
+	}
+	if (EVP_Digest(len ? bytes : (const unsigned char *)"", len, sha, NULL,
+	    EVP_sha256(), NULL) != 1) {
+		store_seterr(s, "SHA-256 of the file failed");
+		return STORE_ERR_NOMEM;
+	}
+	/* the file, its record and some slack; twice as much each round after */
+	need = (uint64_t)len + len / 4 + 256 * 1024;
+	for (;;) {
+		e = admit_once(s, bytes, len, sha, v, now, source, result, out);
+		if (e != STORE_ERR_FULL)
+			return e;
+		/* failed copies never block another copy while they hold bytes */
+		snprintf(full, sizeof(full), "%s", store_tls_err);
+		if ((e = make_room(s, need, now, v, source, &dropped)) != STORE_OK)
+			return e;
+		if (dropped == 0) {
+			store_seterr(s, "%s", full);
+			return STORE_ERR_FULL;
+		}
+		need = need > UINT64_MAX / 2 ? UINT64_MAX : 2 * need;
+	}
 }
 
 enum store_err
@@ -609,6 +726,14 @@ store_reverify(struct store *s, const unsigned char sha256[32],
 		e = STORE_ERR_REFUSED;
 		goto out;
 	}
+	if (rec.bytes_dropped) {
+		store_seterr(s, "version %s was quarantined (%s) and its bytes were "
+		    "dropped (failed-copy budget): it cannot be checked again until "
+		    "the same file arrives again", store_label(&rec, name, sizeof(name)),
+		    vfy_reason_str(rec.reason));
+		e = STORE_ERR_REFUSED;
+		goto out;
+	}
 	if (v->reason != VFY_OK || v->kind != rec.kind) {
 		*result = ADMIT_QUARANTINED;	/* still failing: nothing to write */
 		if (out != NULL)
@@ -637,7 +762,9 @@ store_reverify(struct store *s, const unsigned char sha256[32],
 	    *result == ADMIT_ADMITTED ? "admitted" : "a rollback: older than ",
 	    *result == ADMIT_ADMITTED ? "" : store_label(&srv, name, sizeof(name)));
 	store_tls_err[0] = '\0';
-	if ((e = write_version(s, txn, &fresh, &ev, before, now, out != NULL)) != STORE_OK)
+	/* verified now: its bytes are content, out of the failed-copy budget */
+	if ((e = write_version(s, txn, &fresh, &ev, before, now, out != NULL)) != STORE_OK ||
+	    (e = budget_forget(s, txn, rec.sha256)) != STORE_OK)
 		goto out;
 	if (out != NULL)
 		*out = fresh;
@@ -823,9 +950,41 @@ store_blob(struct store *s, const unsigned char sha256[32], unsigned char **buf,
 	MDB_txn *txn = NULL;
 	enum store_err e;
 
+	struct version v;
+	char name[128];
+
 	store_tls_err[0] = '\0';
 	if ((e = store_txn_begin(s, 0, &txn)) == STORE_OK)
 		e = store_rec_copy_blob(s, txn, sha256, buf, len);
+	if (e == STORE_ERR_NOTFOUND && store_rec_get_version(s, txn, sha256, &v) ==
+	    STORE_OK && v.bytes_dropped)
+		store_seterr(s, "the bytes of failed copy %s were dropped (failed-copy "
+		    "budget): only its record and hash are kept",
+		    store_label(&v, name, sizeof(name)));
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return e;
+}
+
+void
+store_set_failed_budget(struct store *s, size_t keep, uint64_t bytes)
+{
+	s->failed_keep = keep;
+	s->failed_budget = bytes;
+}
+
+enum store_err
+store_budget_info(struct store *s, struct store_budget_info *out)
+{
+	MDB_txn *txn = NULL;
+	enum store_err e;
+
+	store_tls_err[0] = '\0';
+	memset(out, 0, sizeof(*out));
+	out->keep = s->failed_keep;
+	out->budget = s->failed_budget;
+	if ((e = store_txn_begin(s, 0, &txn)) == STORE_OK)
+		e = budget_read(s, txn, &out->copies, &out->bytes);
 	if (txn != NULL)
 		mdb_txn_abort(txn);
 	return e;
@@ -877,6 +1036,9 @@ store_gc(struct store *s, size_t keep, time_t now, size_t *removed)
 			e = store_fail(s, rc, "removing a file");
 			goto out;
 		}
+		if (all[i].reason != VFY_OK && !all[i].bytes_dropped &&
+		    (e = budget_forget(s, txn, all[i].sha256)) != STORE_OK)
+			goto out;
 		store_make_event(&ev, now, EV_GC, &all[i], "gc removed %s %s %s, "
 		    "keeping the newest %zu", version_status_str(all[i].status),
 		    ctl_kind_str(all[i].kind), store_label(&all[i], name,

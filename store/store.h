@@ -9,6 +9,9 @@
  *   certs     SHA-1 (20 bytes) -> DER of a root certificate (<SHA1>.crt)
  *   upstream  URL -> struct upstream_state, encoded
  *   events    big-endian uint64 counter -> struct store_event, encoded (append-only)
+ * and in meta the failed-copy budget's state: "failed_bytes" (the bytes of the
+ * failed copies that still hold them) and "failed/" + counter, one per such
+ * copy, oldest first (store_budget.h).
  *
  * Every change (an admission, a pin, a gc) is one write transaction, so a
  * crash leaves either all of it or none. Readers use read transactions and
@@ -74,6 +77,8 @@ struct version {
 	int rollback;			/* older than the newest admitted version when first seen */
 	uint64_t order;			/* admission order, from 1 */
 	time_t served_since;		/* the served version: when it became the served one, else 0 */
+	int bytes_dropped;		/* a failed copy whose bytes were dropped (failed-copy
+					 * budget, store_set_failed_budget): record and hash only */
 	enum version_status status;	/* filled by the read functions */
 };
 
@@ -159,10 +164,41 @@ void store_close(struct store *s);
 const char *store_last_error(const struct store *s);
 
 /*
+ * The failed-copy budget. Copies that fail verification are kept as evidence,
+ * but only the newest `keep` per kind and reason keep their bytes, and the
+ * bytes of all failed copies together never exceed `bytes`; older failed
+ * copies keep their record and hash (and what was wrong: bytes_dropped is set)
+ * but lose their bytes, oldest first. Verified copies (admitted, rollback)
+ * never lose theirs. The budget is applied in the write transaction that adds
+ * a failed copy, so it is never exceeded. Until called: 3 and 64 MiB.
+ */
+void store_set_failed_budget(struct store *s, size_t keep, uint64_t bytes);
+
+/* What the failed copies hold now: copies with their bytes, and those bytes. */
+struct store_budget_info {
+	size_t keep;			/* the budget, as set */
+	uint64_t budget;
+	size_t copies;			/* failed copies that hold their bytes */
+	uint64_t bytes;			/* their bytes together (<= budget) */
+};
+enum store_err store_budget_info(struct store *s, struct store_budget_info *out);
+
+/*
  * Records bytes[0..len) as seen at `now` from `source`, with the verdict v
  * (computed by the caller at T = now, or --at). One write transaction: blob,
- * version record, event. The result says what happened; *out (if not NULL)
- * gets the record. Same bytes again: ADMIT_DUPLICATE and nothing is written.
+ * version record, event, and for a failed copy the failed-copy budget (whose
+ * drops add one EV_GC event). The result says what happened; *out (if not
+ * NULL) gets the record. Same bytes again: ADMIT_DUPLICATE and nothing is
+ * written, except that a failed copy whose bytes were dropped takes them
+ * back, as the newest failed copy of its kind and reason (so it can be
+ * verified again).
+ *
+ * A full map (MDB_MAP_FULL) never blocks a copy while failed copies hold
+ * bytes: their bytes are dropped, oldest first, in a transaction of its own
+ * (with an EV_GC event), and the admission is tried again, within this call:
+ * STORE_ERR_FULL only when nothing is left to drop (and nothing was
+ * written). A failed copy larger than the whole budget, or with failed_keep
+ * 0, is recorded without its bytes.
  */
 enum store_err store_admit(struct store *s, const unsigned char *bytes,
     size_t len, const struct verdict *v, time_t now, const char *source,
@@ -238,7 +274,10 @@ enum store_err store_list(struct store *s, enum ctl_kind kind,
  */
 enum store_err store_find(struct store *s, const char *ref, struct version *out);
 
-/* Copies the stored bytes of a version (by sha256). */
+/*
+ * Copies the stored bytes of a version (by sha256). STORE_ERR_NOTFOUND also
+ * for a failed copy whose bytes were dropped (the detail says so).
+ */
 enum store_err store_blob(struct store *s, const unsigned char sha256[32],
     unsigned char **buf, size_t *len);
 
@@ -250,7 +289,9 @@ enum store_err store_blob(struct store *s, const unsigned char sha256[32],
  * is OK the record takes v's facts and the version is admitted, or recorded
  * as a rollback when it is older than the newest admitted version (the
  * admission rule); an EV_REVERIFIED event names the old and new verdicts.
- * If v is not OK nothing is written. *result: ADMIT_ADMITTED,
+ * If v is not OK nothing is written. A copy whose bytes were dropped cannot be
+ * checked again: STORE_ERR_REFUSED (it heals if the same bytes arrive again,
+ * store_admit). *result: ADMIT_ADMITTED,
  * ADMIT_ROLLBACK or ADMIT_QUARANTINED; *out (if not NULL) the record.
  */
 enum store_err store_reverify(struct store *s, const unsigned char sha256[32],
@@ -302,7 +343,8 @@ enum store_err store_log(struct store *s, const struct store_event *ev);
 /*
  * Removes old versions: for each kind keeps the served, the pinned and the
  * newest `keep` versions (by sequence), and removes the others (record and
- * blob) in one transaction. *removed gets the count.
+ * blob) in one transaction. *removed gets the count. The failed-copy budget's
+ * count follows.
  */
 enum store_err store_gc(struct store *s, size_t keep, time_t now, size_t *removed);
 

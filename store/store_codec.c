@@ -7,6 +7,8 @@
  *            u32 reason, str detail, u8 has_chain, i64 chain_valid_from,
  *            i64 chain_valid_to, u8 timestamp_verified, i64 timestamp,
  *            u32 n_entries, str signer, u8 rollback, u64 order
+ *            format=2: the same, then u8 bytes_dropped = 1 (only a copy
+ *            whose bytes were dropped is written so: one encoding per record)
  *   event    u8 format=1, i64 when, u8 type, u8 kind, 32 bytes sha256,
  *            str sequence, str text
  *   upstream u8 format=1, str etag, str last_modified, i64 last_attempt,
@@ -29,6 +31,8 @@
 #include "store/store_codec.h"
 
 #define REC_FORMAT 1
+/* Version records of failed copies whose bytes were dropped (failed-copy budget). */
+#define VERSION_FORMAT_DROPPED 2
 /* Events since the verification time was kept apart from when they happened. */
 #define EVENT_FORMAT_AT 2
 /* Pin records: a format byte, then the fields (an old pin is a bare sha256). */
@@ -40,7 +44,7 @@
 
 _Static_assert(1 + 1 + STR_MAX(struct version, sequence) + 8 + 8 + 8 + 8 +
     STR_MAX(struct version, source) + 4 + STR_MAX(struct version, detail) +
-    1 + 8 + 8 + 1 + 8 + 4 + STR_MAX(struct version, signer) + 1 + 8 <=
+    1 + 8 + 8 + 1 + 8 + 4 + STR_MAX(struct version, signer) + 1 + 8 + 1 <=
     STORE_VERSION_REC_MAX, "a version record fits STORE_VERSION_REC_MAX");
 _Static_assert(1 + 8 + 8 + 1 + 1 + 32 + STR_MAX(struct store_event, sequence) +
     STR_MAX(struct store_event, text) <= STORE_EVENT_REC_MAX,
@@ -196,7 +200,7 @@ store_enc_version(unsigned char *buf, size_t cap, const struct version *v)
 {
 	struct wbuf w = { buf, 0, cap, 0 };
 
-	put_le(&w, REC_FORMAT, 1);
+	put_le(&w, v->bytes_dropped ? VERSION_FORMAT_DROPPED : REC_FORMAT, 1);
 	put_le(&w, (uint64_t)v->kind, 1);
 	put_str(&w, v->sequence, sizeof(v->sequence));
 	put_time(&w, v->this_update);
@@ -215,6 +219,8 @@ store_enc_version(unsigned char *buf, size_t cap, const struct version *v)
 	put_str(&w, v->signer, sizeof(v->signer));
 	put_le(&w, v->rollback != 0, 1);
 	put_le(&w, v->order, 8);
+	if (v->bytes_dropped)
+		put_le(&w, 1, 1);
 	return w.over ? 0 : w.len;
 }
 
@@ -223,10 +229,11 @@ store_dec_version(const unsigned char sha256[32], const unsigned char *val,
     size_t len, struct version *v)
 {
 	struct rbuf r = { val, len, 0 };
+	uint64_t format;
 
 	memset(v, 0, sizeof(*v));
 	memcpy(v->sha256, sha256, sizeof(v->sha256));
-	if (get_le(&r, 1) != REC_FORMAT)
+	if ((format = get_le(&r, 1)) != REC_FORMAT && format != VERSION_FORMAT_DROPPED)
 		return -1;
 	v->kind = (enum ctl_kind)get_small(&r, 1, KIND_COUNT);
 	get_str(&r, v->sequence, sizeof(v->sequence));
@@ -246,6 +253,10 @@ store_dec_version(const unsigned char sha256[32], const unsigned char *val,
 	get_str(&r, v->signer, sizeof(v->signer));
 	v->rollback = (int)get_small(&r, 1, 2);
 	v->order = get_le(&r, 8);
+	/* format 2 exists to say the bytes were dropped: it carries 1, never 0 */
+	if (format == VERSION_FORMAT_DROPPED && get_le(&r, 1) != 1)
+		r.bad = 1;
+	v->bytes_dropped = format == VERSION_FORMAT_DROPPED;
 	v->status = VS_ADMITTED;
 	return get_done(&r);
 }

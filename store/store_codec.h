@@ -31,6 +31,8 @@ struct store {
 	char *dir;
 	time_t (*clock)(void *arg);	/* store_set_clock; NULL: the operation's time */
 	void *clock_arg;
+	size_t failed_keep;		/* store_set_failed_budget */
+	uint64_t failed_budget;
 };
 
 /*

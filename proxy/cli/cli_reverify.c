@@ -55,13 +55,16 @@ cli_reverify(int argc, char **argv)
 		goto out;
 	}
 	if (o.json)
-		printf("{\"checked\":%zu,\"admitted\":%zu,\"rollbacks\":%zu,\"quarantined\":%zu}\n",
-		    r.checked, r.admitted, r.rollbacks, r.checked - r.admitted - r.rollbacks);
+		printf("{\"checked\":%zu,\"admitted\":%zu,\"rollbacks\":%zu,\"quarantined\":%zu,"
+		    "\"skipped\":%zu}\n", r.checked, r.admitted, r.rollbacks,
+		    r.checked - r.admitted - r.rollbacks, r.skipped);
 	else
 		printf("%zu quarantined cop%s verified again: %zu admitted, %zu rollback%s, "
 		    "%zu still quarantined\n", r.checked, r.checked == 1 ? "y" : "ies",
 		    r.admitted, r.rollbacks, r.rollbacks == 1 ? "" : "s",
 		    r.checked - r.admitted - r.rollbacks);
+	if (!o.json && r.skipped > 0)
+		printf("%zu skipped: bytes dropped (failed-copy budget)\n", r.skipped);
 out:
 	trust_free(&trust);
 	store_close(s);
