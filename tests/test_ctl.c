@@ -8,9 +8,11 @@
 
 #include <cmocka.h>
 #include <openssl/objects.h>
+#include <openssl/x509v3.h>
 
 #include "verify/ctl.h"
 #include "verify/ctl_asn1.h"
+#include "verify/ctlattr.h"
 
 /* "Test Root" as UTF-16LE with its NUL, as Windows stores friendly names. */
 static const unsigned char friendly[] = {
@@ -544,6 +546,441 @@ list_id_next_update_and_critical_extensions(void **state)
 	OPENSSL_free(der);
 }
 
+
+/* ---- the attribute walk, names and renderings, attribute diffs ---- */
+
+/* DER bytes being built: an attribute SET's contents, then the SET. */
+struct blob {
+	unsigned char b[4096];
+	size_t n;
+};
+
+static void
+put_tlv(struct blob *o, int tag, const unsigned char *c, size_t n)
+{
+	assert_true(n < 65536 && o->n + 4 + n <= sizeof(o->b));
+	o->b[o->n++] = (unsigned char)tag;
+	if (n < 128) {
+		o->b[o->n++] = (unsigned char)n;
+	} else {
+		o->b[o->n++] = 0x82;
+		o->b[o->n++] = (unsigned char)(n >> 8);
+		o->b[o->n++] = (unsigned char)n;
+	}
+	if (n > 0)
+		memcpy(o->b + o->n, c, n);
+	o->n += n;
+}
+
+/* Appends SEQUENCE { oid, SET { vtag v } } to set. */
+static void
+add_attr(struct blob *set, const char *oid, int vtag, const void *v, size_t vlen)
+{
+	struct blob a = { .n = 0 }, vals = { .n = 0 };
+	ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
+	unsigned char *der = NULL;
+	int len;
+
+	assert_non_null(obj);
+	len = i2d_ASN1_OBJECT(obj, &der);
+	assert_true(len > 0 && (size_t)len <= sizeof(a.b));
+	memcpy(a.b, der, (size_t)len);
+	a.n = (size_t)len;
+	OPENSSL_free(der);
+	ASN1_OBJECT_free(obj);
+	put_tlv(&vals, vtag, v, vlen);
+	put_tlv(&a, 0x31, vals.b, vals.n);
+	put_tlv(set, 0x30, a.b, a.n);
+}
+
+/* An entry whose attrs are the SET around set's contents (malloc'd, like ctl_parse's). */
+static void
+entry_of(const struct blob *set, struct ctl_entry *e)
+{
+	struct blob all = { .n = 0 };
+
+	memset(e, 0, sizeof(*e));
+	put_tlv(&all, 0x31, set->b, set->n);
+	e->attrs = malloc(all.n);
+	assert_non_null(e->attrs);
+	memcpy(e->attrs, all.b, all.n);
+	e->attrs_len = all.n;
+}
+
+/* The DER SEQUENCE OF OID an EKU property holds. */
+static size_t
+eku_der(const char *const *oids, size_t n, unsigned char *out, size_t room)
+{
+	EXTENDED_KEY_USAGE *eku = sk_ASN1_OBJECT_new_null();
+	unsigned char *der = NULL;
+	size_t i;
+	int len;
+
+	assert_non_null(eku);
+	for (i = 0; i < n; i++)
+		assert_true(sk_ASN1_OBJECT_push(eku, OBJ_txt2obj(oids[i], 1)));
+	len = i2d_EXTENDED_KEY_USAGE(eku, &der);
+	assert_true(len > 0 && (size_t)len <= room);
+	memcpy(out, der, (size_t)len);
+	OPENSSL_free(der);
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	return (size_t)len;
+}
+
+/* 2016-04-19T00:00:00Z as a FILETIME, and 1234.5 us later. */
+static const unsigned char ft_2016[] = { 0x00, 0x00, 0x87, 0x6A, 0xCE, 0x99, 0xD1, 0x01 };
+static const unsigned char ft_2016b[] = { 0x39, 0x30, 0x87, 0x6A, 0xCE, 0x99, 0xD1, 0x01 };
+
+/* Entries from ctl_parse() keep their attribute SET; the walk reads it back. */
+static void
+parsed_entries_keep_their_attributes(void **state)
+{
+	struct shape sh;
+	struct ctl ctl;
+	struct ctl_cursor c, vc;
+	struct ctl_attr a;
+	struct ctl_value v;
+	unsigned char *der;
+	int len;
+
+	(void)state;
+	memset(&sh, 0, sizeof(sh));
+	sh.n = 1;
+	der = build(&sh, &len);
+	assert_int_equal(ctl_parse(der, (size_t)len, &ctl, NULL, 0), CTL_OK);
+	assert_non_null(ctl.entries[0].attrs);
+	assert_int_equal(ctl.entries[0].attrs[0], 0x31);
+	assert_true(ctl_attrs_begin(&ctl.entries[0], &c));
+	assert_int_equal(ctl_attr_next(&c, &a), 1);
+	assert_string_equal(a.oid, OID_FRIENDLY_NAME);
+	vc.p = a.values;
+	vc.left = a.values_len;
+	assert_int_equal(ctl_value_next(&vc, &v), 1);
+	assert_int_equal(v.tag, V_ASN1_OCTET_STRING);
+	assert_int_equal(v.len, sizeof(friendly));
+	assert_memory_equal(v.data, friendly, sizeof(friendly));
+	assert_int_equal(v.der_len, sizeof(friendly) + 2);
+	assert_int_equal(ctl_value_next(&vc, &v), 0);
+	assert_int_equal(ctl_attr_next(&c, &a), 0);
+	ctl_free(&ctl);
+	OPENSSL_free(der);
+
+	/* pin rules: two INTEGER-valued attributes */
+	sh.attrs = A_INTEGER;
+	der = build(&sh, &len);
+	assert_int_equal(ctl_parse(der, (size_t)len, &ctl, NULL, 0), CTL_OK);
+	assert_true(ctl_attrs_begin(&ctl.entries[0], &c));
+	assert_int_equal(ctl_attr_next(&c, &a), 1);
+	assert_string_equal(a.oid, "1.3.6.1.4.1.311.10.4.2");
+	vc.p = a.values;
+	vc.left = a.values_len;
+	assert_int_equal(ctl_value_next(&vc, &v), 1);
+	assert_int_equal(v.tag, V_ASN1_INTEGER);
+	assert_int_equal(ctl_attr_next(&c, &a), 1);
+	assert_string_equal(a.oid, "1.3.6.1.4.1.311.10.4.3");
+	assert_int_equal(ctl_attr_next(&c, &a), 0);
+	ctl_free(&ctl);
+	OPENSSL_free(der);
+
+	/* disallowed: no SET, an empty walk; an empty SET, the same */
+	sh.attrs = A_ABSENT;
+	der = build(&sh, &len);
+	assert_int_equal(ctl_parse(der, (size_t)len, &ctl, NULL, 0), CTL_OK);
+	assert_null(ctl.entries[0].attrs);
+	assert_int_equal(ctl.entries[0].attrs_len, 0);
+	assert_true(ctl_attrs_begin(&ctl.entries[0], &c));
+	assert_int_equal(ctl_attr_next(&c, &a), 0);
+	ctl_free(&ctl);
+	OPENSSL_free(der);
+	sh.attrs = A_EMPTY;
+	der = build(&sh, &len);
+	assert_int_equal(ctl_parse(der, (size_t)len, &ctl, NULL, 0), CTL_OK);
+	assert_int_equal(ctl.entries[0].attrs_len, 2);
+	assert_true(ctl_attrs_begin(&ctl.entries[0], &c));
+	assert_int_equal(ctl_attr_next(&c, &a), 0);
+	ctl_free(&ctl);
+	OPENSSL_free(der);
+}
+
+/*
+ * The walk trusts no length: every truncation of a valid SET, each copied
+ * into a buffer of exactly its size (so ASan sees any read past it), fails
+ * at ctl_attrs_begin(), and damaged insides give -1.
+ */
+static void
+attribute_walk_is_bounded(void **state)
+{
+	struct blob set = { .n = 0 };
+	struct ctl_entry e, t;
+	struct ctl_cursor c;
+	struct ctl_attr a;
+	size_t cut;
+	int r, n;
+
+	(void)state;
+	add_attr(&set, OID_FRIENDLY_NAME, V_ASN1_OCTET_STRING, friendly, sizeof(friendly));
+	add_attr(&set, OID_PROP_DISALLOWED, V_ASN1_OCTET_STRING, ft_2016, sizeof(ft_2016));
+	entry_of(&set, &e);
+	assert_true(ctl_attrs_begin(&e, &c));
+	for (n = 0; (r = ctl_attr_next(&c, &a)) == 1; n++)
+		;
+	assert_int_equal(r, 0);
+	assert_int_equal(n, 2);
+	for (cut = 1; cut < e.attrs_len; cut++) {
+		memset(&t, 0, sizeof(t));
+		t.attrs = malloc(cut);
+		assert_non_null(t.attrs);
+		memcpy(t.attrs, e.attrs, cut);
+		t.attrs_len = cut;
+		assert_false(ctl_attrs_begin(&t, &c));
+		free(t.attrs);
+	}
+	/* a SET whose first attribute claims more than it holds */
+	e.attrs[3] = 0x7f;
+	assert_true(ctl_attrs_begin(&e, &c));
+	assert_int_equal(ctl_attr_next(&c, &a), -1);
+	/* an attribute without its SET of values */
+	{
+		static const unsigned char bad[] = { 0x31, 0x05, 0x30, 0x03, 0x06, 0x01, 0x2a };
+		static const unsigned char trail[] = {
+			0x31, 0x09, 0x30, 0x07, 0x06, 0x01, 0x2a, 0x31, 0x00, 0x05, 0x00,
+		};
+		static const unsigned char junk_value[] = {
+			0x31, 0x08, 0x30, 0x06, 0x06, 0x01, 0x2a, 0x31, 0x01, 0x04,
+		};
+
+		t.attrs = (unsigned char *)bad;
+		t.attrs_len = sizeof(bad);
+		assert_true(ctl_attrs_begin(&t, &c));
+		assert_int_equal(ctl_attr_next(&c, &a), -1);
+		t.attrs = (unsigned char *)trail;
+		t.attrs_len = sizeof(trail);
+		assert_true(ctl_attrs_begin(&t, &c));
+		assert_int_equal(ctl_attr_next(&c, &a), -1);
+		t.attrs = (unsigned char *)junk_value;
+		t.attrs_len = sizeof(junk_value);
+		assert_true(ctl_attrs_begin(&t, &c));
+		assert_int_equal(ctl_attr_next(&c, &a), -1);
+	}
+	free(e.attrs);
+}
+
+/* Renders the first attribute of set. */
+static const char *
+render_first(const struct blob *set, char *buf, size_t len)
+{
+	struct ctl_entry e;
+	struct ctl_cursor c;
+	struct ctl_attr a;
+
+	entry_of(set, &e);
+	assert_true(ctl_attrs_begin(&e, &c));
+	assert_int_equal(ctl_attr_next(&c, &a), 1);
+	ctlattr_render(&a, buf, len);
+	free(e.attrs);
+	return buf;
+}
+
+static void
+names_and_renderings(void **state)
+{
+	static const char *const usages[] = {
+		"1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.3", "1.2.3.4.5",
+	};
+	static const unsigned char quoted[] = {
+		'a', 0, '"', 0, '\\', 0, '\n', 0, 0xe9, 0, 0, 0,
+	};
+	unsigned char eku[128], big[200];
+	char buf[CTLATTR_TEXT_MAX], small[12];
+	struct blob set;
+	size_t n, i;
+
+	(void)state;
+	assert_string_equal(ctlattr_name(OID_PROP_EKU), "EKU restrictions");
+	assert_string_equal(ctlattr_name(OID_PROP_DISALLOWED), "disallowed since");
+	assert_string_equal(ctlattr_name(OID_PROP_NOT_BEFORE), "notBefore");
+	assert_string_equal(ctlattr_name(OID_PROP_NOT_BEFORE_EKU), "notBefore EKU");
+	assert_string_equal(ctlattr_name(OID_FRIENDLY_NAME), "friendly name");
+	assert_null(ctlattr_name("1.3.6.1.4.1.311.10.11.105"));
+	assert_null(ctlattr_name("1.3.6.1.4.1.311.10.11.122"));
+	assert_string_equal(ctlattr_eku_name("1.3.6.1.5.5.7.3.8"), "time stamping");
+	assert_null(ctlattr_eku_name("1.2.3.4.5"));
+
+	n = eku_der(usages, 3, eku, sizeof(eku));
+	set.n = 0;
+	add_attr(&set, OID_PROP_EKU, V_ASN1_OCTET_STRING, eku, n);
+	assert_string_equal(render_first(&set, buf, sizeof(buf)),
+	    "1.3.6.1.5.5.7.3.1 (server auth), 1.3.6.1.5.5.7.3.3 (code signing), 1.2.3.4.5");
+
+	set.n = 0;
+	add_attr(&set, OID_PROP_NOT_BEFORE, V_ASN1_OCTET_STRING, ft_2016, sizeof(ft_2016));
+	assert_string_equal(render_first(&set, buf, sizeof(buf)), "2016-04-19T00:00:00Z");
+	/* not 8 bytes: hex */
+	set.n = 0;
+	add_attr(&set, OID_PROP_DISALLOWED, V_ASN1_OCTET_STRING, ft_2016, 7);
+	assert_string_equal(render_first(&set, buf, sizeof(buf)), "0000876ACE99D1");
+	/* past year 9999: hex */
+	set.n = 0;
+	memset(big, 0xff, 8);
+	add_attr(&set, OID_PROP_DISALLOWED, V_ASN1_OCTET_STRING, big, 8);
+	assert_string_equal(render_first(&set, buf, sizeof(buf)), "FFFFFFFFFFFFFFFF");
+
+	set.n = 0;
+	add_attr(&set, OID_FRIENDLY_NAME, V_ASN1_OCTET_STRING, quoted, sizeof(quoted));
+	assert_string_equal(render_first(&set, buf, sizeof(buf)), "\"a\\\"\\\\\\x0A\xc3\xa9\"");
+
+	/* an unknown property: hex of the contents */
+	set.n = 0;
+	add_attr(&set, "1.3.6.1.4.1.311.10.11.105", V_ASN1_OCTET_STRING, "\x30\x00", 2);
+	assert_string_equal(render_first(&set, buf, sizeof(buf)), "3000");
+	/* an EKU property that is not a SEQUENCE OF OID: hex */
+	set.n = 0;
+	add_attr(&set, OID_PROP_EKU, V_ASN1_OCTET_STRING, "\x01\x02", 2);
+	assert_string_equal(render_first(&set, buf, sizeof(buf)), "0102");
+	/* a value that is not an OCTET STRING: its whole DER */
+	set.n = 0;
+	add_attr(&set, OID_PROP_NOT_BEFORE, V_ASN1_INTEGER, "\x05", 1);
+	assert_string_equal(render_first(&set, buf, sizeof(buf)), "020105");
+
+	/* long values: the first bytes, the size and a digest prefix */
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (unsigned char)i;
+	set.n = 0;
+	add_attr(&set, OID_PROP_ROOT_PROGRAM, V_ASN1_OCTET_STRING, big, sizeof(big));
+	render_first(&set, buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "000102030405060708090A0B0C0D0E0F"
+	    "101112131415161718191A1B1C1D1E1F... (200 bytes, SHA-256 ", 88), 0);
+	assert_int_equal(strlen(buf), 88 + 16 + 1);	/* 8 digest bytes and ")" */
+	big[199] ^= 1;	/* differs past what is shown: the digest tells them apart */
+	{
+		char other[CTLATTR_TEXT_MAX];
+
+		set.n = 0;
+		add_attr(&set, OID_PROP_ROOT_PROGRAM, V_ASN1_OCTET_STRING, big, sizeof(big));
+		assert_string_not_equal(render_first(&set, other, sizeof(other)), buf);
+	}
+
+	/* a small buffer: cut on a character boundary, "..." at the end */
+	set.n = 0;
+	add_attr(&set, OID_FRIENDLY_NAME, V_ASN1_OCTET_STRING, friendly, sizeof(friendly));
+	assert_string_equal(render_first(&set, small, sizeof(small)), "\"Test Ro...");
+	assert_string_equal(render_first(&set, buf, sizeof(buf)), "\"Test Root\xc3\xa9\"");
+	assert_string_equal(render_first(&set, small, 1), "");
+	/* the cut falls inside the two bytes of e-acute: both dropped */
+	{
+		char eleven[15];
+
+		assert_string_equal(render_first(&set, eleven, sizeof(eleven)), "\"Test Root...");
+	}
+
+	/* two values; none */
+	{
+		struct blob a = { .n = 0 }, vals = { .n = 0 }, s2 = { .n = 0 };
+		ASN1_OBJECT *obj = OBJ_txt2obj(OID_PROP_KEY_ID, 1);
+		unsigned char *der = NULL;
+		int len = i2d_ASN1_OBJECT(obj, &der);
+
+		memcpy(a.b, der, (size_t)len);
+		a.n = (size_t)len;
+		put_tlv(&vals, V_ASN1_OCTET_STRING, (const unsigned char *)"\xab", 1);
+		put_tlv(&vals, V_ASN1_OCTET_STRING, (const unsigned char *)"\xcd", 1);
+		put_tlv(&a, 0x31, vals.b, vals.n);
+		put_tlv(&s2, 0x30, a.b, a.n);
+		assert_string_equal(render_first(&s2, buf, sizeof(buf)), "AB; CD");
+		a.n = (size_t)len;
+		put_tlv(&a, 0x31, NULL, 0);
+		s2.n = 0;
+		put_tlv(&s2, 0x30, a.b, a.n);
+		assert_string_equal(render_first(&s2, buf, sizeof(buf)), "(none)");
+		OPENSSL_free(der);
+		ASN1_OBJECT_free(obj);
+	}
+}
+
+/* What a diff callback saw: "oid|old|new" per change, old/new "-" when absent. */
+struct seen {
+	char lines[8][CTLATTR_TEXT_MAX * 2 + CTL_OID_MAX];
+	size_t n;
+};
+
+static void
+record(void *ctx, const struct ctl_attr *from, const struct ctl_attr *to)
+{
+	struct seen *s = ctx;
+	char o[CTLATTR_TEXT_MAX] = "-", n[CTLATTR_TEXT_MAX] = "-";
+
+	assert_true(s->n < 8);
+	if (from != NULL)
+		ctlattr_render(from, o, sizeof(o));
+	if (to != NULL)
+		ctlattr_render(to, n, sizeof(n));
+	snprintf(s->lines[s->n++], sizeof(s->lines[0]), "%s|%s|%s",
+	    (to != NULL ? to : from)->oid, o, n);
+}
+
+static void
+diff_names_each_changed_attribute(void **state)
+{
+	static const char *const one[] = { "1.3.6.1.5.5.7.3.1" };
+	static const char *const two[] = { "1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.3" };
+	unsigned char eku1[64], eku2[64];
+	size_t n1, n2, n;
+	struct blob sa = { .n = 0 }, sb = { .n = 0 };
+	struct ctl_entry a, b, bad;
+	struct seen s;
+
+	(void)state;
+	n1 = eku_der(one, 1, eku1, sizeof(eku1));
+	n2 = eku_der(two, 2, eku2, sizeof(eku2));
+	/* a: name, EKU, 105, notBefore; b: the same name and 105 in another order, EKU grown, disallowed added, notBefore gone */
+	add_attr(&sa, OID_FRIENDLY_NAME, V_ASN1_OCTET_STRING, friendly, sizeof(friendly));
+	add_attr(&sa, OID_PROP_EKU, V_ASN1_OCTET_STRING, eku1, n1);
+	add_attr(&sa, "1.3.6.1.4.1.311.10.11.105", V_ASN1_OCTET_STRING, "\x30\x00", 2);
+	add_attr(&sa, OID_PROP_NOT_BEFORE, V_ASN1_OCTET_STRING, ft_2016, 8);
+	add_attr(&sb, "1.3.6.1.4.1.311.10.11.105", V_ASN1_OCTET_STRING, "\x30\x00", 2);
+	add_attr(&sb, OID_PROP_DISALLOWED, V_ASN1_OCTET_STRING, ft_2016b, 8);
+	add_attr(&sb, OID_PROP_EKU, V_ASN1_OCTET_STRING, eku2, n2);
+	add_attr(&sb, OID_FRIENDLY_NAME, V_ASN1_OCTET_STRING, friendly, sizeof(friendly));
+	entry_of(&sa, &a);
+	entry_of(&sb, &b);
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(ctlattr_diff(&a, &b, record, &s, &n), CTLATTR_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(s.n, 3);
+	/* in OID order: .9, .104, .126 */
+	assert_string_equal(s.lines[0], OID_PROP_EKU "|1.3.6.1.5.5.7.3.1 (server auth)|"
+	    "1.3.6.1.5.5.7.3.1 (server auth), 1.3.6.1.5.5.7.3.3 (code signing)");
+	assert_string_equal(s.lines[1], OID_PROP_DISALLOWED "|-|2016-04-19T00:00:00Z");
+	assert_string_equal(s.lines[2], OID_PROP_NOT_BEFORE "|2016-04-19T00:00:00Z|-");
+
+	/* the other way round, and an entry against itself */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(ctlattr_diff(&b, &a, record, &s, &n), CTLATTR_OK);
+	assert_int_equal(n, 3);
+	assert_string_equal(s.lines[1], OID_PROP_DISALLOWED "|2016-04-19T00:00:00Z|-");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(ctlattr_diff(&a, &a, record, &s, &n), CTLATTR_OK);
+	assert_int_equal(n, 0);
+
+	/* no attributes at all (disallowed) against some: all added */
+	memset(&bad, 0, sizeof(bad));
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(ctlattr_diff(&bad, &a, record, &s, &n), CTLATTR_OK);
+	assert_int_equal(n, 4);
+	assert_string_equal(s.lines[0], OID_PROP_EKU "|-|1.3.6.1.5.5.7.3.1 (server auth)");
+
+	/* malformed bytes: an error, and no call */
+	bad.attrs = (unsigned char *)"\x31\x05\x30\x03\x06\x01\x2a";
+	bad.attrs_len = 7;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(ctlattr_diff(&a, &bad, record, &s, &n), CTLATTR_MALFORMED);
+	assert_int_equal(s.n, 0);
+	assert_string_equal(ctlattr_strerror(CTLATTR_MALFORMED), "malformed attributes");
+	free(a.attrs);
+	free(b.attrs);
+}
+
 int
 main(void)
 {
@@ -558,6 +995,10 @@ main(void)
 		cmocka_unit_test(long_identifiers_and_their_bound),
 		cmocka_unit_test(which_identifiers_are_text),
 		cmocka_unit_test(list_id_next_update_and_critical_extensions),
+		cmocka_unit_test(parsed_entries_keep_their_attributes),
+		cmocka_unit_test(attribute_walk_is_bounded),
+		cmocka_unit_test(names_and_renderings),
+		cmocka_unit_test(diff_names_each_changed_attribute),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/asn1.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
@@ -74,8 +75,8 @@ IMPLEMENT_ASN1_FUNCTIONS(CTL_RAW)
 #define CTL_MAX_ENTRIES 100000
 
 /* UTF-16LE, NUL-terminated, to UTF-8 (BMP plus surrogate pairs). */
-static char *
-utf16le_to_utf8(const unsigned char *p, size_t len)
+char *
+ctl_utf16le_to_utf8(const unsigned char *p, size_t len)
 {
 	char *out, *o;
 	size_t i;
@@ -182,7 +183,7 @@ static enum ctl_err
 read_entry(const ASN1_TYPE *t, const unsigned char *fn, size_t fn_len,
     int names, struct ctl_entry *out, char *detail, size_t detail_len)
 {
-	const unsigned char *p, *end, *c, *attrs, *attrs_end;
+	const unsigned char *p, *end, *c, *attrs, *attrs_end, *set;
 	long clen;
 	enum ctl_err rc = CTL_ERR_FIELD;
 	int shape_ok = 0;	/* the entry's DER is as above */
@@ -216,6 +217,7 @@ read_entry(const ASN1_TYPE *t, const unsigned char *fn, size_t fn_len,
 		goto out;
 	}
 	shape_ok = 0;
+	set = p;
 	if (!tlv(&p, end, V_ASN1_SET, &attrs, &clen) || p != end)
 		goto out;
 	attrs_end = attrs + clen;
@@ -234,11 +236,18 @@ read_entry(const ASN1_TYPE *t, const unsigned char *fn, size_t fn_len,
 		    memcmp(oid, fn, fn_len) != 0)
 			continue;
 		if (tlv(&vals, vals + vals_len, V_ASN1_OCTET_STRING, &v, &v_len) &&
-		    (out->friendly_name = utf16le_to_utf8(v, (size_t)v_len)) == NULL) {
+		    (out->friendly_name = ctl_utf16le_to_utf8(v, (size_t)v_len)) == NULL) {
 			rc = CTL_ERR_NOMEM;
 			goto out;
 		}
 	}
+	/* The SET as it came, for ctl_attr_next(): p - set is within this entry. */
+	if ((out->attrs = malloc((size_t)(p - set))) == NULL) {
+		rc = CTL_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(out->attrs, set, (size_t)(p - set));
+	out->attrs_len = (size_t)(p - set);
 	shape_ok = 1;
 	rc = CTL_OK;
 out:
@@ -387,8 +396,10 @@ ctl_entries_free(struct ctl_entry *entries, size_t n)
 
 	if (entries == NULL)
 		return;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(entries[i].friendly_name);
+		free(entries[i].attrs);
+	}
 	free(entries);
 }
 
@@ -408,4 +419,89 @@ ctl_free(struct ctl *ctl)
 {
 	ctl_entries_free(ctl->entries, ctl->n_entries);
 	memset(ctl, 0, sizeof(*ctl));
+}
+
+int
+ctl_attrs_begin(const struct ctl_entry *e, struct ctl_cursor *c)
+{
+	const unsigned char *p = e->attrs, *contents;
+	long clen;
+
+	c->p = NULL;
+	c->left = 0;
+	if (e->attrs == NULL || e->attrs_len == 0)
+		return 1;
+	if (e->attrs_len > LONG_MAX ||
+	    !tlv(&p, e->attrs + e->attrs_len, V_ASN1_SET, &contents, &clen) ||
+	    p != e->attrs + e->attrs_len)
+		return 0;
+	c->p = contents;
+	c->left = (size_t)clen;
+	return 1;
+}
+
+int
+ctl_attr_next(struct ctl_cursor *c, struct ctl_attr *out)
+{
+	const unsigned char *p = c->p, *end, *a, *a_end, *oid, *oid_tlv, *vals;
+	long clen, oid_len, vals_len;
+	ASN1_OBJECT *obj = NULL;
+	int n;
+
+	memset(out, 0, sizeof(*out));
+	if (c->left == 0)
+		return 0;
+	if (c->left > LONG_MAX)
+		return -1;
+	end = p + c->left;
+	if (!tlv(&p, end, V_ASN1_SEQUENCE, &a, &clen))
+		return -1;
+	a_end = a + clen;
+	oid_tlv = a;
+	if (!tlv(&a, a_end, V_ASN1_OBJECT, &oid, &oid_len) ||
+	    !tlv(&a, a_end, V_ASN1_SET, &vals, &vals_len) || a != a_end ||
+	    !well_formed(vals, vals + vals_len))
+		return -1;
+	/*
+	 * The OID's text from OpenSSL's own decoder, bounded by the buffer.
+	 * ctl_parse() checks only the OID's framing, so an encoding it cannot
+	 * read is named, not refused.
+	 */
+	obj = d2i_ASN1_OBJECT(NULL, &oid_tlv, oid + oid_len - oid_tlv);
+	n = obj != NULL ? OBJ_obj2txt(out->oid, sizeof(out->oid), obj, 1) : -1;
+	ASN1_OBJECT_free(obj);
+	if (n <= 0 || (size_t)n >= sizeof(out->oid))
+		snprintf(out->oid, sizeof(out->oid), "%s", CTL_OID_INVALID);
+	out->oid_der = oid;
+	out->oid_der_len = (size_t)oid_len;
+	out->values = vals;
+	out->values_len = (size_t)vals_len;
+	c->left -= (size_t)(p - c->p);
+	c->p = p;
+	return 1;
+}
+
+int
+ctl_value_next(struct ctl_cursor *c, struct ctl_value *out)
+{
+	const unsigned char *q = c->p;
+	long len;
+	int tag, xclass, ret;
+
+	memset(out, 0, sizeof(*out));
+	if (c->left == 0)
+		return 0;
+	if (c->left > LONG_MAX)
+		return -1;
+	ret = ASN1_get_object(&q, &len, &tag, &xclass, (long)c->left);
+	if ((ret & 0x80) || ret == 0x21)
+		return -1;
+	out->tag = xclass == V_ASN1_UNIVERSAL ? tag : -1;
+	out->der = c->p;
+	out->data = q;
+	out->len = (size_t)len;
+	out->der_len = (size_t)(q - c->p) + (size_t)len;
+	c->p += out->der_len;
+	c->left -= out->der_len;
+	return 1;
 }

@@ -56,6 +56,8 @@ struct ctl_entry {
 	int id_is_text;		/* a DNS name (pin rules), printable ASCII: show as text */
 	char *friendly_name;	/* attribute 1.3.6.1.4.1.311.10.11.11 as UTF-8, or NULL */
 	unsigned char der_sha256[32];	/* SHA-256 of the entry's DER: same id, other digest = changed */
+	unsigned char *attrs;	/* DER of the attribute SET (tag included), or NULL when absent; walk with ctl_attr_next() */
+	size_t attrs_len;	/* 0 when absent; all entries' copies together are smaller than the CTL */
 };
 
 struct verdict {

@@ -7,6 +7,7 @@
 #include "proxy/cli/cli.h"
 #include "proxy/hex.h"
 #include "proxy/report.h"
+#include "verify/ctlattr.h"
 #include "verify/isotime.h"
 #include "verify/verify.h"
 
@@ -33,16 +34,22 @@ load_entries(struct store *s, const struct version *v, struct verdict *out)
  * whatever the kind (authroot's SHA-1 thumbprint), kept as a stable key.
  */
 static void
-json_entry(struct json *j, const struct ctl_entry *e)
+json_entry_fields(struct json *j, const struct ctl_entry *e)
 {
 	char hex[2 * CTL_ENTRY_ID_MAX + 1], id[CTL_ENTRY_ID_STRLEN];
 
 	hex_encode(e->id, e->id_len, 1, hex);
-	json_begin(j, NULL, '{');
 	json_str(j, "id", ctl_entry_id_text(e, id, sizeof(id)));
 	json_str(j, "id_format", e->id_is_text ? "text" : "hex");
 	json_str(j, "thumbprint", hex);
 	json_str(j, "friendly_name", e->friendly_name);
+}
+
+static void
+json_entry(struct json *j, const struct ctl_entry *e)
+{
+	json_begin(j, NULL, '{');
+	json_entry_fields(j, e);
 	json_end(j, '}');
 }
 
@@ -208,7 +215,8 @@ cli_show(int argc, char **argv)
 	printf("status        %s\n", version_status_str(v.status));
 	printf("verdict       %s%s%s\n", vfy_reason_str(v.reason), v.detail[0] ? ": " : "", v.detail);
 	printf("sha256        %s\n", sha);
-	printf("size          %llu bytes\n", (unsigned long long)v.size);
+	printf("size          %llu bytes%s\n", (unsigned long long)v.size,
+	    v.bytes_dropped ? " (bytes dropped: failed-copy budget; record and hash kept)" : "");
 	printf("thisUpdate    %s\n", v.this_update ? isotime_format(v.this_update, t, sizeof(t)) : "-");
 	printf("first seen    %s\n", isotime_format(v.first_seen, t, sizeof(t)));
 	printf("source        %s\n", v.source);
@@ -245,7 +253,10 @@ diff_usage(FILE *f)
 	    "\n"
 	    "Entries added, removed and changed (same identifier, other attributes) from\n"
 	    "version A to version B, by identifier (as show --entries prints it) and\n"
-	    "friendly name.\n");
+	    "friendly name. Under each changed entry, one line per attribute added,\n"
+	    "removed or changed: \"  NAME: OLD -> NEW\", \"(absent)\" for a missing side\n"
+	    "(EKU restrictions, disallowed since, notBefore, ...; an unknown attribute by\n"
+	    "its OID).\n");
 }
 
 static int
@@ -258,15 +269,60 @@ entry_cmp(const void *a, const void *b)
 	return c != 0 ? c : (x->id_len > y->id_len) - (x->id_len < y->id_len);
 }
 
+/* One changed attribute (ctlattr_diff()'s callback): a JSON object, or a line. */
 static void
-diff_print(struct json *j, const char *label, const struct ctl_entry **list, size_t n)
+diff_change(void *ctx, const struct ctl_attr *from, const struct ctl_attr *to)
 {
-	size_t i;
+	struct json *j = ctx;
+	const struct ctl_attr *a = to != NULL ? to : from;
+	const char *name = ctlattr_name(a->oid);
+	char old_txt[CTLATTR_TEXT_MAX], new_txt[CTLATTR_TEXT_MAX];
+
+	if (from != NULL)
+		ctlattr_render(from, old_txt, sizeof(old_txt));
+	if (to != NULL)
+		ctlattr_render(to, new_txt, sizeof(new_txt));
+	if (j != NULL) {
+		json_begin(j, NULL, '{');
+		json_str(j, "oid", a->oid);
+		json_str(j, "name", name);
+		json_str(j, "old", from != NULL ? old_txt : NULL);
+		json_str(j, "new", to != NULL ? new_txt : NULL);
+		json_end(j, '}');
+		return;
+	}
+	printf("  %s: %s -> %s\n", name != NULL ? name : a->oid,
+	    from != NULL ? old_txt : "(absent)", to != NULL ? new_txt : "(absent)");
+}
+
+/*
+ * The entries of one list; for "changed", from[i] is list[i]'s entry in
+ * version A, and each gains its attribute changes (in JSON "changes", plus
+ * "changes_error" when the attributes could not be compared).
+ */
+static void
+diff_print(struct json *j, const char *label, const struct ctl_entry **list,
+    const struct ctl_entry **from, size_t n)
+{
+	enum ctlattr_err err = CTLATTR_OK;
+	size_t i, nch = 0;
 
 	if (j != NULL) {
 		json_begin(j, label, '[');
-		for (i = 0; i < n; i++)
-			json_entry(j, list[i]);
+		for (i = 0; i < n; i++) {
+			if (from == NULL) {
+				json_entry(j, list[i]);
+				continue;
+			}
+			json_begin(j, NULL, '{');
+			json_entry_fields(j, list[i]);
+			json_begin(j, "changes", '[');
+			err = ctlattr_diff(from[i], list[i], diff_change, j, NULL);
+			json_end(j, ']');
+			if (err != CTLATTR_OK)
+				json_str(j, "changes_error", ctlattr_strerror(err));
+			json_end(j, '}');
+		}
 		json_end(j, ']');
 		return;
 	}
@@ -277,6 +333,12 @@ diff_print(struct json *j, const char *label, const struct ctl_entry **list, siz
 		printf("%c %s%s%s\n", label[0] == 'a' ? '+' : label[0] == 'r' ? '-' : '~',
 		    ctl_entry_id_text(list[i], id, sizeof(id)),
 		    fn != NULL ? "  " : "", fn != NULL ? fn : "");
+		if (from == NULL)
+			continue;
+		if ((err = ctlattr_diff(from[i], list[i], diff_change, NULL, &nch)) != CTLATTR_OK)
+			printf("  (attributes not compared: %s)\n", ctlattr_strerror(err));
+		else if (nch == 0)
+			printf("  (same attributes, in another order or encoding)\n");
 	}
 }
 
@@ -289,6 +351,7 @@ cli_diff(int argc, char **argv)
 	struct version va, vb;
 	struct verdict ea, eb;
 	const struct ctl_entry **added = NULL, **removed = NULL, **changed = NULL;
+	const struct ctl_entry **changed_from = NULL;
 	size_t na = 0, nr = 0, nc = 0, i = 0, k = 0;
 	enum store_err err;
 	int status;
@@ -314,7 +377,8 @@ cli_diff(int argc, char **argv)
 	added = calloc(eb.n_entries + 1, sizeof(*added));
 	removed = calloc(ea.n_entries + 1, sizeof(*removed));
 	changed = calloc(eb.n_entries + 1, sizeof(*changed));
-	if (added == NULL || removed == NULL || changed == NULL) {
+	changed_from = calloc(eb.n_entries + 1, sizeof(*changed_from));
+	if (added == NULL || removed == NULL || changed == NULL || changed_from == NULL) {
 		fprintf(stderr, "ctlmirror diff: out of memory\n");
 		status = EXIT_IO;
 		goto out;
@@ -331,8 +395,10 @@ cli_diff(int argc, char **argv)
 		} else if (c > 0) {
 			added[na++] = &eb.entries[k++];
 		} else {
-			if (memcmp(ea.entries[i].der_sha256, eb.entries[k].der_sha256, 32) != 0)
+			if (memcmp(ea.entries[i].der_sha256, eb.entries[k].der_sha256, 32) != 0) {
+				changed_from[nc] = &ea.entries[i];
 				changed[nc++] = &eb.entries[k];
+			}
 			i++;
 			k++;
 		}
@@ -344,22 +410,23 @@ cli_diff(int argc, char **argv)
 		json_begin(&j, NULL, '{');
 		json_str(&j, "from", va.sequence);
 		json_str(&j, "to", vb.sequence);
-		diff_print(&j, "added", added, na);
-		diff_print(&j, "removed", removed, nr);
-		diff_print(&j, "changed", changed, nc);
+		diff_print(&j, "added", added, NULL, na);
+		diff_print(&j, "removed", removed, NULL, nr);
+		diff_print(&j, "changed", changed, changed_from, nc);
 		json_end(&j, '}');
 		putchar('\n');
 	} else {
 		printf("%s -> %s: %zu added, %zu removed, %zu changed\n", va.sequence,
 		    vb.sequence, na, nr, nc);
-		diff_print(NULL, "added", added, na);
-		diff_print(NULL, "removed", removed, nr);
-		diff_print(NULL, "changed", changed, nc);
+		diff_print(NULL, "added", added, NULL, na);
+		diff_print(NULL, "removed", removed, NULL, nr);
+		diff_print(NULL, "changed", changed, changed_from, nc);
 	}
 out:
 	free(added);
 	free(removed);
 	free(changed);
+	free(changed_from);
 	verdict_free(&ea);
 	verdict_free(&eb);
 	store_close(s);
