@@ -23,27 +23,74 @@ health_level_str(enum health_level level)
 	}
 }
 
-static void __attribute__((format(printf, 3, 4)))
-reason(struct kind_health *h, enum health_level level, const char *fmt, ...)
+/* The reasons' templates: English, "%s" for each argument. */
+enum {
+	R_NOTHING, R_EXPIRED, R_EXPIRES, R_QUARANTINED, R_QUARANTINED_DETAIL,
+	R_HELD_ONE, R_HELD_MANY, R_HELD_ONE_BY, R_HELD_MANY_BY, R_OLDER, R_STALE,
+	R_COUNT
+};
+
+static const char *const templates[R_COUNT] = {
+	[R_NOTHING] = N_("nothing servable: no verified %s version in the store"),
+	[R_EXPIRED] = N_("the served version's signing chain expired at %s: clients log CAPI2 event 4107"),
+	[R_EXPIRES] = N_("the served version's signing chain expires at %s, in %s days"),
+	[R_QUARANTINED] = N_("a newer copy (sequence %s) failed verification: %s"),
+	[R_QUARANTINED_DETAIL] = N_("a newer copy (sequence %s) failed verification: %s: %s"),
+	[R_HELD_ONE] = N_("pinned; %s newer verified version held back"),
+	[R_HELD_MANY] = N_("pinned; %s newer verified versions held back"),
+	[R_HELD_ONE_BY] = N_("pinned by %s; %s newer verified version held back"),
+	[R_HELD_MANY_BY] = N_("pinned by %s; %s newer verified versions held back"),
+	[R_OLDER] = N_("upstream serves an older version than this mirror: %s"),
+	[R_STALE] = N_("no successful sync since %s"),
+};
+
+const struct lang_msgs health_msgs = { templates, R_COUNT };
+
+/* Adds reason r with its n arguments (strings), raising h's level to level. */
+static void
+reason(struct kind_health *h, enum health_level level, int r, size_t n, ...)
 {
+	struct health_reason *why;
+	const char *args[HEALTH_REASON_ARGS];
 	va_list ap;
+	size_t i;
 
 	if (level > h->level)
 		h->level = level;
 	if (h->n_reasons == HEALTH_MAX_REASONS)
 		return;
-	va_start(ap, fmt);
-	vsnprintf(h->reasons[h->n_reasons++], sizeof(h->reasons[0]), fmt, ap);
+	why = &h->why[h->n_reasons];
+	why->tmpl = templates[r];
+	why->n_args = n < HEALTH_REASON_ARGS ? n : HEALTH_REASON_ARGS;
+	va_start(ap, n);
+	for (i = 0; i < why->n_args; i++) {
+		snprintf(why->args[i], sizeof(why->args[i]), "%s", va_arg(ap, const char *));
+		args[i] = why->args[i];
+	}
 	va_end(ap);
+	lang_fill(h->reasons[h->n_reasons], sizeof(h->reasons[0]), why->tmpl, args, why->n_args);
+	h->n_reasons++;
+}
+
+char *
+health_reason_text(const struct kind_health *h, size_t i, const char *tmpl_tr, char *out,
+    size_t len)
+{
+	const char *args[HEALTH_REASON_ARGS];
+	size_t a;
+
+	for (a = 0; a < h->why[i].n_args; a++)
+		args[a] = h->why[i].args[a];
+	return lang_fill(out, len, tmpl_tr, args, h->why[i].n_args);
 }
 
 void
 health_of(const struct served_kind *sk, const struct version *list, size_t n,
     time_t now, unsigned long warn_days, time_t last_success,
-    unsigned long stale_after, struct kind_health *out)
+    unsigned long stale_after, const char *older, struct kind_health *out)
 {
 	enum ctl_kind kind = out->kind;
-	char when[ISOTIME_LEN];
+	char when[ISOTIME_LEN], num[32];
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
@@ -72,38 +119,43 @@ health_of(const struct served_kind *sk, const struct version *list, size_t n,
 	}
 
 	if (!out->has_served) {
-		reason(out, HEALTH_CRITICAL, "nothing servable: no verified %s version in the store",
-		    ctl_kind_str(kind));
+		reason(out, HEALTH_CRITICAL, R_NOTHING, 1, ctl_kind_str(kind));
 	} else {
 		out->expires = !out->served.timestamp_verified;
 		out->signer_not_after = out->served.chain_valid_to;
 		out->days_left = (long)((out->signer_not_after - now) / 86400);
 		if (out->expires && out->signer_not_after < now)
-			reason(out, HEALTH_CRITICAL,
-			    "the served version's signing chain expired at %s: clients log CAPI2 event 4107",
+			reason(out, HEALTH_CRITICAL, R_EXPIRED, 1,
 			    isotime_format(out->signer_not_after, when, sizeof(when)));
 		else if (out->expires &&
-		    out->signer_not_after - now < (time_t)warn_days * 86400)
-			reason(out, HEALTH_WARN,
-			    "the served version's signing chain expires at %s, in %ld days",
-			    isotime_format(out->signer_not_after, when, sizeof(when)),
-			    out->days_left);
+		    out->signer_not_after - now < (time_t)warn_days * 86400) {
+			snprintf(num, sizeof(num), "%ld", out->days_left);
+			reason(out, HEALTH_WARN, R_EXPIRES, 2,
+			    isotime_format(out->signer_not_after, when, sizeof(when)), num);
+		}
 	}
 	if (out->has_quarantined)
 		/* a trust reason is this mirror's to fix: say how (the detail names the root) */
-		reason(out, HEALTH_WARN, "a newer copy (sequence %s) failed verification: %s%s%.400s",
-		    out->newest_quarantined.sequence[0] ? out->newest_quarantined.sequence : "unknown",
-		    vfy_reason_str(out->newest_quarantined.reason),
-		    vfy_reason_trust_dependent(out->newest_quarantined.reason) ? ": " : "",
+		reason(out, HEALTH_WARN,
 		    vfy_reason_trust_dependent(out->newest_quarantined.reason) ?
-		    out->newest_quarantined.detail : "");
-	if (out->pinned && out->newer_held > 0)
-		reason(out, HEALTH_WARN, "pinned%s%.200s; %zu newer verified version%s held back",
-		    out->pin.by[0] ? " by " : "", out->pin.by,
-		    out->newer_held, out->newer_held == 1 ? "" : "s");
+		    R_QUARANTINED_DETAIL : R_QUARANTINED, 3,
+		    out->newest_quarantined.sequence[0] ? out->newest_quarantined.sequence : "?",
+		    vfy_reason_str(out->newest_quarantined.reason),
+		    out->newest_quarantined.detail);
+	if (out->pinned && out->newer_held > 0) {
+		snprintf(num, sizeof(num), "%zu", out->newer_held);
+		if (out->pin.by[0] != '\0')
+			reason(out, HEALTH_WARN, out->newer_held == 1 ? R_HELD_ONE_BY : R_HELD_MANY_BY,
+			    2, out->pin.by, num);
+		else
+			reason(out, HEALTH_WARN, out->newer_held == 1 ? R_HELD_ONE : R_HELD_MANY,
+			    1, num);
+	}
+	if (older != NULL && older[0] != '\0')
+		reason(out, HEALTH_WARN, R_OLDER, 1, older);
 	if (stale_after > 0 && last_success != 0 &&
 	    now - last_success > (time_t)stale_after)
-		reason(out, HEALTH_WARN, "no successful sync since %s",
+		reason(out, HEALTH_WARN, R_STALE, 1,
 		    isotime_format(last_success, when, sizeof(when)));
 }
 

@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proxy/fetch.h"
 #include "proxy/hex.h"
 #include "proxy/json.h"
+#include "proxy/lang.h"
 #include "proxy/report.h"
 #include "verify/isotime.h"
 
@@ -37,6 +39,8 @@ status_json(struct json *j, const struct kind_health *h, const struct report_syn
 	json_bool(j, "pinned", h->pinned);
 	if (h->pinned) {
 		json_begin(j, "pin", '{');
+		hex_encode(h->pin.sha256, 32, 0, sha);
+		json_str(j, "sha256", sha);	/* what a child that follows this pin pins */
 		json_time(j, "since", h->pin.since, h->pin.since != 0);
 		json_time(j, "until", h->pin.until, h->pin.until != 0);
 		json_str(j, "reason", h->pin.reason[0] ? h->pin.reason : NULL);
@@ -71,98 +75,163 @@ status_json(struct json *j, const struct kind_health *h, const struct report_syn
 	json_end(j, '}');
 }
 
-/* "in 12 days" / "expired 3 days ago": never a negative count. */
+/* The health level in the reader's language (status text; JSON keeps "ok", ...). */
 static const char *
-days_text(const struct kind_health *h, char *buf, size_t len)
+level_word(enum health_level l)
 {
-	if (h->days_left >= 0)
-		snprintf(buf, len, "%ld day%s left", h->days_left, h->days_left == 1 ? "" : "s");
-	else
-		snprintf(buf, len, "expired %ld day%s ago", -h->days_left,
-		    h->days_left == -1 ? "" : "s");
-	return buf;
+	switch (l) {
+	case HEALTH_OK: return _("ok");
+	case HEALTH_WARN: return _("warn");
+	default: return _("critical");
+	}
 }
 
+/* `ctlmirror status`'s text, in the reader's language (lang.h). */
 static void
 status_text(FILE *out, const struct kind_health *h)
 {
-	char t[ISOTIME_LEN], d[64];
+	char t[ISOTIME_LEN], u[ISOTIME_LEN], why[1024];
 	size_t i;
 
 	if (!h->kept) {
-		fprintf(out, "%s: not kept (kinds =): neither fetched nor judged\n",
+		fprintf(out, _("%s: not kept (kinds =): neither fetched nor judged\n"),
 		    ctl_kind_str(h->kind));
 		return;
 	}
-	fprintf(out, "%s: %s\n", ctl_kind_str(h->kind), health_level_str(h->level));
+	fprintf(out, "%s: %s\n", ctl_kind_str(h->kind), level_word(h->level));
 	if (h->has_served) {
-		fprintf(out, "  served      %s (%s), thisUpdate %s\n", h->served.sequence,
-		    h->pinned ? "pinned" : "newest verified",
+		fprintf(out, h->pinned ? _("  served      %s (pinned), thisUpdate %s\n") :
+		    _("  served      %s (newest verified), thisUpdate %s\n"), h->served.sequence,
 		    h->served.this_update ? isotime_format(h->served.this_update, t, sizeof(t)) : "-");
-		if (h->expires)
-			fprintf(out, "  chain ends  %s (%s)\n",
-			    isotime_format(h->signer_not_after, t, sizeof(t)), days_text(h, d, sizeof(d)));
+		isotime_format(h->signer_not_after, t, sizeof(t));
+		if (!h->expires)
+			fputs(_("  chain ends  never for clients: a verified timestamp fixes its time\n"), out);
+		else if (h->days_left >= 0)
+			fprintf(out, ngettext("  chain ends  %s (%ld day left)\n",
+			    "  chain ends  %s (%ld days left)\n", (unsigned long)h->days_left),
+			    t, h->days_left);
 		else
-			fprintf(out, "  chain ends  never for clients: a verified timestamp fixes its time\n");
+			fprintf(out, ngettext("  chain ends  %s (expired %ld day ago)\n",
+			    "  chain ends  %s (expired %ld days ago)\n", (unsigned long)-h->days_left),
+			    t, -h->days_left);
 	}
 	if (h->pinned) {
-		fprintf(out, "  pinned      %s%s%s", h->pin.by[0] ? "by " : "by the administrator",
-		    h->pin.by, h->pin.until ? ", until " : ", until unpinned");
-		if (h->pin.until)
-			fputs(isotime_format(h->pin.until, t, sizeof(t)), out);
+		isotime_format(h->pin.until, u, sizeof(u));
+		if (h->pin.by[0] != '\0' && h->pin.until != 0)
+			fprintf(out, _("  pinned      by %s, until %s"), h->pin.by, u);
+		else if (h->pin.by[0] != '\0')
+			fprintf(out, _("  pinned      by %s, until unpinned"), h->pin.by);
+		else if (h->pin.until != 0)
+			fprintf(out, _("  pinned      by the administrator, until %s"), u);
+		else
+			fputs(_("  pinned      by the administrator, until unpinned"), out);
 		if (h->pin.reason[0])
 			fprintf(out, ": %s", h->pin.reason);
 		fputc('\n', out);
 	}
 	if (h->has_quarantined)
-		fprintf(out, "  quarantined %s (%s), newer than the served version\n",
+		fprintf(out, _("  quarantined %s (%s), newer than the served version\n"),
 		    h->newest_quarantined.sequence[0] ? h->newest_quarantined.sequence : "-",
 		    vfy_reason_str(h->newest_quarantined.reason));
 	for (i = 0; i < h->n_reasons; i++)
-		fprintf(out, "  - %s\n", h->reasons[i]);
+		fprintf(out, "  - %s\n", health_reason_text(h, i, _(h->why[i].tmpl), why, sizeof(why)));
+}
+
+void
+report_judge(const struct served_set *set, const struct version *list, size_t n,
+    const struct config *cfg, time_t now, const struct report_sync *sync,
+    struct kind_health h[KIND_COUNT])
+{
+	int k;
+
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++) {
+		h[k].kind = (enum ctl_kind)k;
+		health_of(&set->kinds[k], list, n, now, cfg->warn_days,
+		    sync != NULL ? sync->last_success[k] : 0,
+		    sync != NULL ? cfg->stale_after : 0, sync != NULL ? sync->older[k] : NULL, &h[k]);
+		if (!config_keeps(cfg, ctl_kind_str((enum ctl_kind)k))) {
+			/* not kept: shown as such, never judged */
+			h[k].kept = 0;
+			h[k].level = HEALTH_OK;
+			h[k].n_reasons = 0;
+		}
+	}
+}
+
+void
+report_upstream_older(struct store *s, const struct config *cfg,
+    const struct served_set *set, struct report_sync *sync)
+{
+	const size_t mark = strlen(HEALTH_OLDER_MARK);
+	struct upstream_state st;
+	char url[640], plain[600];
+	time_t t_old, t_good;
+	size_t i;
+	int k;
+
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++) {
+		const struct served_kind *sk = &set->kinds[k];
+
+		sync->older[k][0] = '\0';
+		if (!config_keeps(cfg, ctl_kind_str((enum ctl_kind)k)))
+			continue;
+		t_old = t_good = 0;
+		for (i = 0; i < cfg->n_upstream; i++) {
+			if (sk->pinned && strcmp(sk->pin.by, cfg->upstream[i]) == 0)
+				continue;	/* following its pin: the pin explains it */
+			fetch_url(cfg->upstream[i], ctl_kind_cab_name((enum ctl_kind)k), 0, url,
+			    sizeof(url), plain, sizeof(plain));
+			if (store_upstream_get(s, plain, &st) != STORE_OK ||
+			    st.last_attempt == 0 || st.last_success != st.last_attempt)
+				continue;
+			if (strncmp(st.last_error, HEALTH_OLDER_MARK, mark) == 0) {
+				if (st.last_attempt > t_old) {
+					t_old = st.last_attempt;
+					snprintf(sync->older[k], sizeof(sync->older[k]), "%.500s offers %.80s",
+					    plain, st.last_error + mark);
+				}
+			} else if (st.last_error[0] == '\0' && st.last_attempt > t_good) {
+				t_good = st.last_attempt;
+			}
+		}
+		/* another upstream gave the newest in the same round or later: not behind */
+		if (t_old == 0 || t_good >= t_old)
+			sync->older[k][0] = '\0';
+	}
 }
 
 enum store_err
 report_health(struct store *s, const struct config *cfg, time_t now,
     const struct report_sync *sync, struct kind_health h[KIND_COUNT])
 {
+	struct report_sync facts;
 	struct served_set set;
 	struct version *list = NULL;
 	enum store_err err;
 	size_t n = 0;
-	int k;
 
 	if ((err = served_load(s, 0, &set)) != STORE_OK)
 		return err;
-	if ((err = store_list(s, KIND_UNKNOWN, &list, &n)) == STORE_OK)
-		for (k = KIND_AUTHROOT; k < KIND_COUNT; k++) {
-			h[k].kind = (enum ctl_kind)k;
-			health_of(&set.kinds[k], list, n, now, cfg->warn_days,
-			    sync != NULL ? sync->last_success[k] : 0,
-			    sync != NULL ? cfg->stale_after : 0, &h[k]);
-			if (!config_keeps(cfg, ctl_kind_str((enum ctl_kind)k))) {
-				/* not kept: shown as such, never judged */
-				h[k].kept = 0;
-				h[k].level = HEALTH_OK;
-				h[k].n_reasons = 0;
-			}
-		}
+	if ((err = store_list(s, KIND_UNKNOWN, &list, &n)) == STORE_OK) {
+		if (sync != NULL)
+			facts = *sync;
+		else
+			memset(&facts, 0, sizeof(facts));
+		report_upstream_older(s, cfg, &set, &facts);
+		report_judge(&set, list, n, cfg, now, &facts, h);
+	}
 	free(list);
 	served_free(&set);
 	return err;
 }
 
-enum store_err
-report_status(struct store *s, const struct config *cfg, time_t now,
-    const struct report_sync *sync, int json, FILE *out, enum health_level *overall)
+void
+report_status_write(const struct kind_health h[KIND_COUNT], const struct report_sync *sync,
+    int json, FILE *out)
 {
-	struct kind_health h[KIND_COUNT];
-	enum store_err err;
 	struct json j;
 	int k;
 
-	if ((err = report_health(s, cfg, now, sync, h)) != STORE_OK)
-		return err;
 	json_init(&j, out);
 	if (json)
 		json_begin(&j, NULL, '{');
@@ -176,6 +245,18 @@ report_status(struct store *s, const struct config *cfg, time_t now,
 		json_end(&j, '}');
 		fputc('\n', out);
 	}
+}
+
+enum store_err
+report_status(struct store *s, const struct config *cfg, time_t now,
+    const struct report_sync *sync, int json, FILE *out, enum health_level *overall)
+{
+	struct kind_health h[KIND_COUNT];
+	enum store_err err;
+
+	if ((err = report_health(s, cfg, now, sync, h)) != STORE_OK)
+		return err;
+	report_status_write(h, sync, json, out);
 	if (overall != NULL)
 		*overall = health_overall(h);
 	return STORE_OK;
@@ -198,8 +279,7 @@ html(FILE *out, const char *s)
 }
 
 static void
-html_kind(FILE *out, const struct kind_health *h, const struct version *list,
-    size_t n)
+html_kind(FILE *out, const struct kind_health *h, const char *timeline)
 {
 	char t[ISOTIME_LEN], t2[ISOTIME_LEN];
 	size_t i;
@@ -250,6 +330,16 @@ html_kind(FILE *out, const struct kind_health *h, const struct version *list,
 		}
 		fprintf(out, "</ul>\n");
 	}
+	fputs(timeline, out);
+	fprintf(out, "</section>\n");
+}
+
+void
+report_html_timeline(const struct version *list, size_t n, FILE *out)
+{
+	char t[ISOTIME_LEN], t2[ISOTIME_LEN];
+	size_t i;
+
 	fprintf(out, "<table class=\"timeline\">\n<thead><tr><th>sequence</th><th>thisUpdate</th>"
 	    "<th>first seen</th><th>status</th><th>reason</th><th>sha256</th></tr></thead>\n<tbody>\n");
 	for (i = n; i-- > 0;) {	/* newest first */
@@ -268,20 +358,16 @@ html_kind(FILE *out, const struct kind_health *h, const struct version *list,
 	}
 	if (n == 0)
 		fprintf(out, "<tr><td colspan=\"6\">no versions stored</td></tr>\n");
-	fprintf(out, "</tbody>\n</table>\n</section>\n");
+	fprintf(out, "</tbody>\n</table>\n");
 }
 
-enum store_err
-report_html(struct store *s, const struct config *cfg, time_t now,
-    const struct report_sync *sync, FILE *out)
+void
+report_html_page(const struct kind_health h[KIND_COUNT], const char *const timeline[KIND_COUNT],
+    time_t now, FILE *out)
 {
-	struct kind_health h[KIND_COUNT];
-	enum store_err err;
 	char t[ISOTIME_LEN];
 	int k;
 
-	if ((err = report_health(s, cfg, now, sync, h)) != STORE_OK)
-		return err;
 	fprintf(out,
 	    "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	    "<title>ctlmirror status</title>\n"
@@ -294,15 +380,8 @@ report_html(struct store *s, const struct config *cfg, time_t now,
 	    "tr.served td,tr.pinned td{font-weight:bold}tr.quarantined td{color:#c33}tr.rollback td{color:#888}\n"
 	    "</style>\n</head>\n<body>\n<h1>ctlmirror status</h1>\n<p>As of %s.</p>\n",
 	    isotime_format(now, t, sizeof(t)));
-	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++) {
-		struct version *list = NULL;
-		size_t n = 0;
-
-		if ((err = store_list(s, (enum ctl_kind)k, &list, &n)) != STORE_OK)
-			return err;
-		html_kind(out, &h[k], list, n);
-		free(list);
-	}
+	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
+		html_kind(out, &h[k], timeline[k] != NULL ? timeline[k] : "");
 	/* on the daemon's clock (serve --now, a browser's skew), truncated as days_left is */
 	fprintf(out, "<script>\n"
 	    "/* keep the countdowns live while the page is open */\n"
@@ -312,5 +391,4 @@ report_html(struct store *s, const struct config *cfg, time_t now,
 	    "p.querySelector('.days').textContent=d>=0?Math.trunc(d)+' days':"
 	    "'expired '+Math.trunc(-d)+' days ago';});},60000);\n"
 	    "</script>\n</body>\n</html>\n", (long long)now);
-	return STORE_OK;
 }

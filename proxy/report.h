@@ -18,7 +18,24 @@
 struct report_sync {
 	time_t last_success[KIND_COUNT];
 	unsigned failures[KIND_COUNT];
+	/*
+	 * From the store, not the daemon's memory (report_upstream_older; the
+	 * store-reading functions here fill it themselves): "" or which upstream
+	 * last answered with a copy older than this mirror's newest.
+	 */
+	char older[KIND_COUNT][HEALTH_OLDER_LEN];
 };
+
+/*
+ * Fills sync->older from the upstream state the last sync rounds recorded
+ * (HEALTH_OLDER_MARK): for each kind kept, the upstream whose last answer was
+ * an older verified copy, unless another upstream answered with the newest in
+ * the same or a later round, or the kind is pinned by that upstream (it
+ * follows the upstream's pin: the pin explains the older copy). set is the
+ * served set read with it.
+ */
+void report_upstream_older(struct store *s, const struct config *cfg,
+    const struct served_set *set, struct report_sync *sync);
 
 /*
  * Judges every kind at `now` and writes the report to out: text, or with
@@ -34,8 +51,30 @@ enum store_err report_status(struct store *s, const struct config *cfg,
 enum store_err report_health(struct store *s, const struct config *cfg,
     time_t now, const struct report_sync *sync, struct kind_health h[KIND_COUNT]);
 
-/* The HTML status page: served versions, expiry countdowns, history timelines. */
-enum store_err report_html(struct store *s, const struct config *cfg,
-    time_t now, const struct report_sync *sync, FILE *out);
+/*
+ * report_health's judgement from inputs already read, with no store access:
+ * set's kinds, and the stored versions list[0..n) (any kinds, as store_list
+ * gives them; health_of says what of them it uses). For a caller that keeps
+ * what it read and judges again as time passes (the daemon, ops.h).
+ */
+void report_judge(const struct served_set *set, const struct version *list, size_t n,
+    const struct config *cfg, time_t now, const struct report_sync *sync,
+    struct kind_health h[KIND_COUNT]);
+
+/* report_status's output from a judgement already made. */
+void report_status_write(const struct kind_health h[KIND_COUNT],
+    const struct report_sync *sync, int json, FILE *out);
+
+/*
+ * The HTML status page: served versions, expiry countdowns, history
+ * timelines. It is written in two parts so the costly one can be kept: the
+ * history of one kind (list[0..n), that kind's versions as store_list sorts
+ * them; shown newest first) depends on the store only, and the page around
+ * it on the judgement and `now`. timeline[k] is kind k's history as
+ * report_html_timeline wrote it (NULL: none).
+ */
+void report_html_timeline(const struct version *list, size_t n, FILE *out);
+void report_html_page(const struct kind_health h[KIND_COUNT],
+    const char *const timeline[KIND_COUNT], time_t now, FILE *out);
 
 #endif

@@ -10,9 +10,11 @@
 #include <event2/event.h>
 
 #include "proxy/certfetch.h"
+#include "proxy/hex.h"
 #include "proxy/reverify.h"
 #include "proxy/served.h"
 #include "proxy/sync.h"
+#include "proxy/upstream_pin.h"
 #include "verify/verify.h"
 
 /* Certificates fetched at once after a new authroot version. */
@@ -45,10 +47,23 @@ struct kind_job {
 	struct cab_fetch cf;	/* the cab transfer running for this kind (one at a time) */
 };
 
+/* A following upstream's status.json this round (follow_upstream_pin). */
+struct follow_fetch {
+	struct round *r;
+	size_t upstream;
+	int asked;		/* the upstream is followed: its pins are read this round */
+	int ok;			/* read and parsed */
+	char url[FETCH_ORIGIN_MAX + 32];
+	struct upstream_pins pins;
+	char error[640];
+};
+
 struct round {
 	struct sync_ctx *ctx;
 	time_t now;
 	struct kind_job jobs[KIND_COUNT];
+	struct follow_fetch follow[CONFIG_MAX_LIST];
+	int followed;		/* the followed pins were applied (once all else settled) */
 	size_t pending;		/* transfers not yet finished */
 	struct certfetch *certs;	/* one per listed root the store lacks */
 	size_t n_want, next_want;
@@ -143,6 +158,34 @@ forget_other_validators(struct kind_job *j, size_t from)
 		}
 }
 
+/*
+ * The upstream's copy verified but is older than this mirror's newest: said
+ * in its state (HEALTH_OLDER_MARK), where the health judgement reads it.
+ */
+static void
+mark_older(struct round *r, const char *plain, const struct version *ver)
+{
+	struct upstream_state st;
+
+	if (store_upstream_get(r->ctx->store, plain, &st) != STORE_OK)
+		return;
+	snprintf(st.last_error, sizeof(st.last_error), "%ssequence %.80s", HEALTH_OLDER_MARK,
+	    ver->sequence[0] ? ver->sequence : "unknown");
+	store_upstream_put(r->ctx->store, plain, &st);
+}
+
+/* Is ver the version this mirror pins because upstream u pins it? */
+static int
+pinned_by(struct sync_ctx *ctx, size_t u, const struct version *ver)
+{
+	struct pin_info pin;
+
+	return ctx->cfg->upstream_follow_pin[u] &&
+	    store_pin_info(ctx->store, ver->kind, &pin) == STORE_OK &&
+	    memcmp(pin.sha256, ver->sha256, 32) == 0 &&
+	    strcmp(pin.by, ctx->cfg->upstream[u]) == 0;
+}
+
 /* Is this stored copy the newest admitted version of its kind (pins aside)? */
 static int
 is_newest(struct store *s, const struct version *ver)
@@ -163,6 +206,7 @@ static void log_event(struct round *r, enum event_type type, enum ctl_kind kind,
 static void schedule(struct sync_ctx *ctx);
 static void start_certs(struct round *r);
 static void pump_certs(struct round *r);
+static void follow_pins(struct round *r);
 
 static void
 round_check_done(struct round *r)
@@ -172,6 +216,13 @@ round_check_done(struct round *r)
 
 	if (r->pending > 0)
 		return;
+	/* every kind's cab is settled: now a followed upstream's pins can name what came */
+	if (!r->followed) {
+		r->followed = 1;
+		follow_pins(r);
+		if (r->pending > 0)
+			return;
+	}
 	ctx->running = 0;
 	ctx->round = NULL;
 	free(r->certs);
@@ -234,6 +285,13 @@ settle(struct kind_job *j)
 				log_event(r, EV_SYNC, j->kind, "", "sync failed: %s", o->text);
 		}
 	}
+	/*
+	 * Whatever came of authroot (new, unchanged, failed), every root the
+	 * served CTL lists must be stored: a round cut short, or a fetch that
+	 * failed, is made good here, with no `sync --certs`.
+	 */
+	if (j->kind == KIND_AUTHROOT)
+		start_certs(r);
 }
 
 /* Move on to the next upstream, or settle with what was seen. */
@@ -327,11 +385,18 @@ on_cab(const struct fetch_result *res, void *arg)
 		forget_other_validators(j, j->upstream);
 		outcome(&ctx->outcome[j->kind], 1, "admitted", ver.sequence,
 		    "%s: new version %s admitted", cf->plain, ver.sequence);
-		settle(j);
-		if (j->kind == KIND_AUTHROOT)
-			start_certs(r);
+		settle(j);	/* authroot: its listed roots are fetched from there */
 		break;
 	case ADMIT_DUPLICATE:
+		if (pinned_by(ctx, j->upstream, &ver)) {
+			/* what this mirror serves because it follows this upstream's pin */
+			keep_validators(r, cf->plain, res);
+			outcome(&ctx->outcome[j->kind], 1, "unchanged", ver.sequence,
+			    "%s: version %s, pinned here as this upstream pins it", cf->plain,
+			    ver.sequence);
+			settle(j);
+			break;
+		}
 		if (is_newest(ctx->store, &ver)) {
 			keep_validators(r, cf->plain, res);
 			outcome(&ctx->outcome[j->kind], 1, "unchanged", ver.sequence,
@@ -344,6 +409,8 @@ on_cab(const struct fetch_result *res, void *arg)
 		}
 		/* a copy seen before that failed or is behind: a stale edge, try the next */
 		keep_validators(r, cf->plain, NULL);
+		if (ver.reason == VFY_OK)
+			mark_older(r, cf->plain, &ver);
 		append_error(j, "%s: still offers %s %s (%s)", cf->plain,
 		    ver.reason != VFY_OK ? "quarantined" : "older", ver.sequence[0] ? ver.sequence : "copy",
 		    ver.reason != VFY_OK ? vfy_reason_str(ver.reason) : "a stale edge");
@@ -363,6 +430,7 @@ on_cab(const struct fetch_result *res, void *arg)
 		break;
 	case ADMIT_ROLLBACK:
 		keep_validators(r, cf->plain, NULL);
+		mark_older(r, cf->plain, &ver);
 		append_error(j, "%s: refused rollback to %s (a stale edge)", cf->plain, ver.sequence);
 		next_upstream(j, 1, "rollback", ver.sequence);
 		break;
@@ -431,10 +499,19 @@ on_cert(struct certfetch *cf, int stored, const char *why)
 
 	(void)why;
 	r->pending--;
-	if (stored)
+	/*
+	 * A round's own failures are not remembered: rounds come a poll interval
+	 * apart, and the next one should ask again. Clients' are (certbroker).
+	 */
+	if (stored) {
 		r->ctx->certs_fetched++;
-	else
+		if (r->ctx->certcache != NULL)
+			certcache_forget(r->ctx->certcache, cf->sha1);
+	} else {
 		r->ctx->certs_failed++;
+	}
+	if (r->ctx->certcache != NULL)	/* clients waiting for this transfer hear of it */
+		certcache_end(r->ctx->certcache, cf->sha1, stored);
 	pump_certs(r);
 	round_check_done(r);
 }
@@ -448,11 +525,16 @@ pump_certs(struct round *r)
 	while (r->next_want < r->n_want && r->pending < CERT_PARALLEL + KIND_COUNT * 2) {
 		struct certfetch *cf = &r->certs[r->next_want++];
 
+		/* one a client asked for is being fetched already: that transfer stores it */
+		if (ctx->certcache != NULL && !certcache_begin(ctx->certcache, cf->sha1))
+			continue;
 		r->pending++;
 		if (certfetch_start(cf, ctx->fetcher, ctx->store, ctx->cfg, cf->sha1, NULL,
 		    r->now, on_cert, r) != 0) {
 			r->pending--;
 			ctx->certs_failed++;
+			if (ctx->certcache != NULL)
+				certcache_end(ctx->certcache, cf->sha1, 0);
 		}
 	}
 }
@@ -470,12 +552,210 @@ start_certs(struct round *r)
 	r->certs_started = 1;
 	if (served_load(ctx->store, SERVED_LISTED, &set) != STORE_OK)
 		return;
+	/* skipped: the ones whose fetch failed within cert_retry_after (certcache.h) */
 	if (set.n_missing > 0 && (r->certs = calloc(set.n_missing, sizeof(*r->certs))) != NULL)
 		for (i = 0; i < set.n_listed; i++)
-			if (!set.listed[i].stored)
+			if (!set.listed[i].stored && (ctx->certcache == NULL ||
+			    !certcache_failed(ctx->certcache, set.listed[i].sha1, r->now)))
 				memcpy(r->certs[r->n_want++].sha1, set.listed[i].sha1, 20);
 	served_free(&set);
 	pump_certs(r);
+}
+
+/* ---- pins of the upstreams this mirror follows (follow_upstream_pin) ---- */
+
+/* Adds to a kind's outcome text what following did. */
+static void __attribute__((format(printf, 3, 4)))
+outcome_note(struct sync_ctx *ctx, enum ctl_kind kind, const char *fmt, ...)
+{
+	struct sync_outcome *o = &ctx->outcome[kind];
+	size_t n = strlen(o->text);
+	va_list ap;
+
+	if (n > 0 && n < sizeof(o->text) - 2) {
+		strcat(o->text, "; ");
+		n += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(o->text + n, sizeof(o->text) - n, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * A pin of upstream's that this mirror does not take: said in the outcome
+ * every round, and as an event once per version the upstream pins (not
+ * every round: the log would fill with the same line).
+ */
+static void __attribute__((format(printf, 4, 5)))
+follow_refused(struct round *r, enum ctl_kind kind, const struct upstream_kind_pin *kp,
+    const char *fmt, ...)
+{
+	struct sync_ctx *ctx = r->ctx;
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	outcome_note(ctx, kind, "%s", text);
+	if (memcmp(ctx->follow_noted[kind], kp->sha256, 32) != 0) {
+		memcpy(ctx->follow_noted[kind], kp->sha256, 32);
+		log_event(r, EV_SYNC, kind, kp->sequence, "%s", text);
+	}
+}
+
+/* One kind: pin what upstream u pins, unpin what it no longer pins. */
+static void
+follow_kind(struct round *r, size_t u, enum ctl_kind kind, const struct upstream_kind_pin *kp)
+{
+	struct sync_ctx *ctx = r->ctx;
+	const char *url = ctx->cfg->upstream[u];
+	const char *seq = kp->sequence[0] ? kp->sequence : "(sequence not given)";
+	char hex[65], why[320];
+	struct pin_info cur;
+	struct pin_opts po;
+	struct version v;
+	enum store_err err;
+	int has, pinned = kp->pinned;
+
+	if (!kp->present)
+		return;		/* the upstream says nothing of the kind: nothing changes */
+	if ((err = store_pin_info(ctx->store, kind, &cur)) != STORE_OK && err != STORE_ERR_NOTFOUND) {
+		outcome_note(ctx, kind, "upstream pin not followed: store: %s", store_strerror(err));
+		return;
+	}
+	has = err == STORE_OK;
+	if (pinned && kp->until != 0 && kp->until <= r->now)
+		pinned = 0;	/* its pin lapses now */
+	if (!pinned) {
+		memset(ctx->follow_noted[kind], 0, sizeof(ctx->follow_noted[kind]));
+		if (has && strcmp(cur.by, url) == 0) {
+			if ((err = store_unpin(ctx->store, kind, r->now)) == STORE_OK)
+				outcome_note(ctx, kind, "unpinned: upstream %s no longer pins", url);
+			else
+				outcome_note(ctx, kind, "upstream %s no longer pins, but unpinning failed: "
+				    "%s: %s", url, store_strerror(err), store_last_error(ctx->store));
+		}
+		return;
+	}
+	if (has && memcmp(cur.sha256, kp->sha256, 32) == 0)
+		return;		/* pinned here already */
+	if (has && strcmp(cur.by, url) != 0) {
+		/* an administrator's own pin (or another upstream's) is never replaced by following */
+		hex_encode(cur.sha256, 32, 0, hex);
+		follow_refused(r, kind, kp, "upstream %.200s pins %s %s; not followed: this "
+		    "mirror's pin by %.200s (sha256 %.16s) stays until it is unpinned here",
+		    url, ctl_kind_str(kind), seq, cur.by[0] ? cur.by : "the administrator", hex);
+		return;
+	}
+	hex_encode(kp->sha256, 32, 0, hex);
+	if ((err = store_find(ctx->store, hex, &v)) != STORE_OK || v.kind != kind) {
+		follow_refused(r, kind, kp, "upstream %.200s pins %s %s (sha256 %.16s), but no copy "
+		    "of it %s here: not followed", url, ctl_kind_str(kind), seq, hex,
+		    err == STORE_OK ? "of that kind is stored" : "came or is stored");
+		return;
+	}
+	snprintf(why, sizeof(why), "followed from upstream%s%.250s", kp->reason[0] ? ": " : "",
+	    kp->reason);
+	memset(&po, 0, sizeof(po));
+	po.until = kp->until;
+	po.reason = why;
+	po.by = url;
+	/* never forced: this mirror verifies for itself, as with every copy */
+	if ((err = store_pin(ctx->store, v.sha256, r->now, &po)) != STORE_OK) {
+		follow_refused(r, kind, kp, "upstream %.200s pins %s %s; not followed: %s: %.200s",
+		    url, ctl_kind_str(kind), v.sequence, store_strerror(err),
+		    store_last_error(ctx->store));
+		return;
+	}
+	memset(ctx->follow_noted[kind], 0, sizeof(ctx->follow_noted[kind]));
+	outcome_note(ctx, kind, "pinned %s as upstream %s pins it", v.sequence, url);
+	if (kind == KIND_AUTHROOT)
+		start_certs(r);		/* the roots the pinned version lists */
+}
+
+/* After every kind settled: apply what the followed upstreams pin, in upstream order. */
+static void
+follow_pins(struct round *r)
+{
+	struct sync_ctx *ctx = r->ctx;
+	size_t u;
+	int k;
+
+	for (u = 0; u < ctx->cfg->n_upstream && u < CONFIG_MAX_LIST; u++) {
+		struct follow_fetch *f = &r->follow[u];
+
+		if (!f->asked)
+			continue;
+		if (!f->ok && !ctx->follow_failing[u])
+			log_event(r, EV_SYNC, KIND_UNKNOWN, "", "upstream pins not read, nothing "
+			    "changed: %s", f->error);
+		else if (f->ok && ctx->follow_failing[u])
+			log_event(r, EV_SYNC, KIND_UNKNOWN, "", "upstream pins read again from %s",
+			    f->url);
+		ctx->follow_failing[u] = !f->ok;
+		for (k = KIND_AUTHROOT; k < KIND_COUNT; k++) {
+			if (!config_keeps(ctx->cfg, ctl_kind_str((enum ctl_kind)k)))
+				continue;
+			if (f->ok)
+				follow_kind(r, u, (enum ctl_kind)k, &f->pins.kinds[k]);
+			else
+				outcome_note(ctx, (enum ctl_kind)k, "upstream pins not read: %s",
+				    f->error);
+		}
+	}
+}
+
+static void
+on_follow(const struct fetch_result *res, void *arg)
+{
+	struct follow_fetch *f = arg;
+	struct round *r = f->r;
+	char err[256];
+	enum upin_err e;
+
+	r->pending--;
+	if (!res->transferred)
+		snprintf(f->error, sizeof(f->error), "%s: %s", f->url, res->error);
+	else if (res->status != 200)
+		snprintf(f->error, sizeof(f->error), "%s: HTTP %ld (is the upstream a ctlmirror?)",
+		    f->url, res->status);
+	else if ((e = upstream_pin_parse(res->body, res->len, &f->pins, err, sizeof(err))) != UPIN_OK)
+		snprintf(f->error, sizeof(f->error), "%s: %s: %s", f->url, upin_strerror(e), err);
+	else
+		f->ok = 1;
+	round_check_done(r);
+}
+
+/* The status.json of each upstream this mirror follows, beside the cabs. */
+static void
+start_follow(struct round *r)
+{
+	struct sync_ctx *ctx = r->ctx;
+	struct fetch_limits lim;
+	size_t u;
+
+	for (u = 0; u < ctx->cfg->n_upstream && u < CONFIG_MAX_LIST; u++) {
+		struct follow_fetch *f = &r->follow[u];
+
+		if (!ctx->cfg->upstream_follow_pin[u])
+			continue;
+		f->r = r;
+		f->upstream = u;
+		f->asked = 1;
+		if (upstream_pin_url(ctx->cfg->upstream[u], f->url, sizeof(f->url)) != 0) {
+			snprintf(f->error, sizeof(f->error), "%.300s: not an http or https URL",
+			    ctx->cfg->upstream[u]);
+			continue;
+		}
+		fetch_limits_of(ctx->cfg, UPSTREAM_PIN_MAX_BYTES, &lim);
+		r->pending++;
+		if (fetch_start(ctx->fetcher, f->url, NULL, NULL, &lim, on_follow, f) != 0) {
+			r->pending--;
+			snprintf(f->error, sizeof(f->error), "%.300s: cannot start the transfer",
+			    ctx->cfg->upstream[u]);
+		}
+	}
 }
 
 /* Each kind's cab from the upstreams in order, and authroot's sequence file. */
@@ -509,6 +789,7 @@ start_kinds(struct round *r)
 		}
 		start_cab(j);
 	}
+	start_follow(r);
 }
 
 /* ---- the pinned roots, when the trust set lacks them ---- */
@@ -523,6 +804,11 @@ on_anchor(struct certfetch *cf, int stored, const char *why)
 	(void)why;
 	r->pending--;
 	ctx->anchors_fetched += stored != 0;
+	/* a pinned root the upstream lacks is not asked again every round */
+	if (ctx->certcache != NULL && stored)
+		certcache_forget(ctx->certcache, cf->sha1);
+	else if (ctx->certcache != NULL)
+		certcache_note_failure(ctx->certcache, cf->sha1, r->now, ctx->cfg->cert_retry_after);
 	if (--r->anchors_pending > 0) {
 		round_check_done(r);
 		return;
@@ -549,6 +835,9 @@ start_anchors(struct round *r)
 	for (i = 0; i < n && i < ANCHOR_FETCH_MAX; i++) {
 		struct certfetch *cf = &r->anchors[r->anchors_pending];
 
+		/* failed within cert_retry_after: the next round after that asks again */
+		if (ctx->certcache != NULL && certcache_failed(ctx->certcache, sha1[i], r->now))
+			continue;
 		r->pending++;
 		r->anchors_pending++;
 		if (certfetch_start(cf, ctx->fetcher, ctx->store, ctx->cfg, sha1[i], sha256[i],

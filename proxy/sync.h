@@ -11,9 +11,31 @@
  * URL whose copy is the newest admitted version, so a 304 can't hide a stale
  * or failed copy. For authroot the sequence file
  * is fetched too and compared with the cab's CTL: a disagreement is logged
- * as an upstream inconsistency (the cab decides). After a new authroot
- * version is admitted, the listed root certificates the store lacks are
- * fetched (a few at a time), so the mirror keeps working without its uplink.
+ * as an upstream inconsistency (the cab decides). When authroot's part of
+ * every round ends, whatever came of it (a new version, unchanged, failed),
+ * the root certificates the served authroot CTL lists and the store lacks are
+ * fetched (a few at a time), so the mirror keeps working without its uplink,
+ * and a round cut short (a sync killed mid-certificates) is made good by the next.
+ *
+ * A copy that verifies but is older than the newest admitted version (a
+ * stale edge, or a parent that pins) is recorded in that URL's upstream
+ * state (HEALTH_OLDER_MARK, health.h): the kind is `warn` ("upstream serves an
+ * older version than this mirror") until an upstream serves the newest again.
+ *
+ * Following a parent's pins (follow_upstream_pin = yes on an upstream): each
+ * round also reads that upstream's /_ctlmirror/status.json (at the root of
+ * its origin; upstream_pin.h parses it) and, once every kind's cab has
+ * settled (so a pinned copy fetched this round counts), applies it per kind:
+ * the parent pins a version this mirror stores as verified at first sight:
+ * it is pinned here, by = the upstream URL, reason "followed from upstream"
+ * (with the parent's), until = the parent's; the parent no longer pins: a
+ * pin here by that upstream is removed. An administrator's own pin here (or
+ * another upstream's) is never replaced or removed: the outcome says so,
+ * and an EV_SYNC event once per version the parent pins (per sync_ctx: a
+ * daemon run, or one `ctlmirror sync`). A document that
+ * cannot be read or parsed changes nothing (an event when that starts, and
+ * when it ends). A copy of the version pinned that way, fetched again from
+ * that upstream, is `unchanged`, not a stale edge.
  *
  * Everything runs as callbacks on the caller's event loop (fetch.c), and the
  * daemon's polling schedule lives here too (sync_poll_start).
@@ -26,6 +48,7 @@
 #include <event2/event.h>
 #include <openssl/x509.h>
 
+#include "proxy/certcache.h"
 #include "proxy/config.h"
 #include "proxy/fetch.h"
 #include "proxy/report.h"
@@ -49,6 +72,13 @@ struct sync_ctx {
 	struct fetcher *fetcher;
 	struct report_sync *state;	/* last success and failures per kind (may be NULL) */
 	int certs_only;			/* sync --certs: only the root certificates */
+	/*
+	 * Failed .crt fetches remembered (the daemon's, shared with its broker);
+	 * NULL: none (a command asks every time). A pinned root that failed
+	 * within cert_retry_after is not asked again, and its failure is noted;
+	 * a listed root that failed recently is skipped; a fetched one forgotten.
+	 */
+	struct certcache *certcache;
 	/* filled by a round */
 	struct sync_outcome outcome[KIND_COUNT];
 	size_t certs_fetched, certs_failed;
@@ -63,6 +93,8 @@ struct sync_ctx {
 	int trust_loaded;
 	int trust_stale;		/* refresh once the running round ends */
 	struct event *poll_timer;	/* sync_poll_start */
+	unsigned char follow_noted[KIND_COUNT][32];	/* a parent pin not followed, said once */
+	unsigned char follow_failing[CONFIG_MAX_LIST];	/* an upstream's pins not read */
 	time_t (*clock)(void *arg);
 	void *clock_arg;
 };

@@ -62,7 +62,7 @@ judge(enum ctl_kind kind, const struct served_kind *sk, const struct version *li
 
 	memset(&h, 0xA5, sizeof(h));
 	h.kind = kind;
-	health_of(sk, list, n, NOW, warn_days, last_success, stale_after, &h);
+	health_of(sk, list, n, NOW, warn_days, last_success, stale_after, NULL, &h);
 	assert_int_equal(h.kind, kind);
 	assert_true(h.n_reasons <= HEALTH_MAX_REASONS);
 	return h;
@@ -450,6 +450,38 @@ overall_is_the_worst_kept_kind(void **state)
 	}
 }
 
+/* An upstream serving an older copy than this mirror's newest warns, and says which. */
+static void
+older_upstream_warns(void **state)
+{
+	struct version v = ver(KIND_AUTHROOT, "30", VFY_OK, NOW + 100 * DAY);
+	struct served_kind sk = served(&v, 0);
+	struct kind_health h;
+
+	(void)state;
+	memset(&h, 0xA5, sizeof(h));
+	h.kind = KIND_AUTHROOT;
+	health_of(&sk, &v, 1, NOW, 30, 0, 0, "http://parent.example/authrootstl.cab offers "
+	    "sequence 20", &h);
+	assert_int_equal(h.level, HEALTH_WARN);
+	assert_int_equal(h.n_reasons, 1);
+	assert_true(has_reason(&h, "upstream serves an older version than this mirror"));
+	assert_true(has_reason(&h, "offers sequence 20"));
+
+	/* "" and NULL: no such fact, ok */
+	health_of(&sk, &v, 1, NOW, 30, 0, 0, "", &h);
+	assert_int_equal(h.level, HEALTH_OK);
+	assert_int_equal(h.n_reasons, 0);
+	health_of(&sk, &v, 1, NOW, 30, 0, 0, NULL, &h);
+	assert_int_equal(h.level, HEALTH_OK);
+
+	/* does not hide a critical reason */
+	sk.v.chain_valid_to = NOW - DAY;
+	health_of(&sk, &v, 1, NOW, 30, 0, 0, "u offers sequence 20", &h);
+	assert_int_equal(h.level, HEALTH_CRITICAL);
+	assert_int_equal(h.n_reasons, 2);
+}
+
 int
 main(void)
 {
@@ -465,6 +497,7 @@ main(void)
 		cmocka_unit_test(reasons_add_up_and_are_bounded),
 		cmocka_unit_test(versions_counted_per_kind),
 		cmocka_unit_test(overall_is_the_worst_kept_kind),
+		cmocka_unit_test(older_upstream_warns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
