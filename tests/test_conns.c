@@ -1,8 +1,15 @@
 /*
- * test_conns.c - a worker's connection table: the bound, known connections,
- * slots freed by closes, tombstones and rehashes over many cycles, max raised
- * or lowered by SIGHUP, and each connection's keeper event.
+ * test_conns.c - a worker's connection table on a real evhttp over loopback:
+ * counted from accept (idle ones too), the worker's share refused with a
+ * 503, the per-address cap closing the oldest idle connection first, the
+ * header deadline (not reset by each byte), the keep-alive timeout, the
+ * folded-line verdict handed to the request; and the per-address counts
+ * (clients.c): cap, release, many addresses, the IPv6 /64 key.
  */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,28 +17,77 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "proxy/serve/clients.h"
 #include "proxy/serve/conns.h"
 
 struct fx {
 	struct event_base *base;
+	struct evhttp *http;
 	struct conn_table t;
+	struct clients clients;
+	struct metrics m;
+	int port;
+	int folded_seen, requests;
 };
+
+static struct bufferevent *
+bevcb(struct event_base *base, void *arg)
+{
+	struct fx *f = arg;
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+
+	conns_accepted(&f->t, bev);
+	return bev;
+}
+
+static void
+handle(struct evhttp_request *req, void *arg)
+{
+	struct fx *f = arg;
+	struct evbuffer *b = evbuffer_new();
+	int folded = 0;
+
+	assert_int_equal(conns_request(&f->t, req, &folded), CONN_KNOWN);
+	f->folded_seen += folded;
+	f->requests++;
+	evbuffer_add(b, "ok\n", 3);
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
 
 static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
+	struct evhttp_bound_socket *s;
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
 
 	assert_non_null(f);
 	assert_non_null(f->base = event_base_new());
-	f->t.input_max = 65536;
+	assert_non_null(f->http = evhttp_new(f->base));
+	assert_int_equal(conns_init(&f->t, f->base), 0);
+	assert_int_equal(clients_init(&f->clients, 12345), 0);
+	f->t.max = 100;
+	f->t.max_addrs = 100;
+	f->t.header_timeout.tv_sec = 10;
+	f->t.keepalive_timeout.tv_sec = 10;
+	f->t.clients = &f->clients;
+	f->t.metrics = &f->m;
+	evhttp_set_bevcb(f->http, bevcb, f);
+	evhttp_set_gencb(f->http, handle, f);
+	assert_non_null(s = evhttp_bind_socket_with_handle(f->http, "127.0.0.1", 0));
+	assert_int_equal(getsockname(evhttp_bound_socket_get_fd(s), (struct sockaddr *)&sin, &len), 0);
+	f->port = ntohs(sin.sin_port);
 	*state = f;
 	return 0;
 }
@@ -41,305 +97,362 @@ teardown(void **state)
 {
 	struct fx *f = *state;
 
+	evhttp_free(f->http);
 	conns_free(&f->t);
+	clients_destroy(&f->clients);
 	event_base_free(f->base);
 	free(f);
 	return 0;
 }
 
-/* A connection object to use as a key; it never connects. */
-static struct evhttp_connection *
-mkcon(struct fx *f)
+static double
+now_s(void)
 {
-	struct evhttp_connection *c = evhttp_connection_base_new(f->base, NULL, "127.0.0.1", 9);
+	struct timespec ts;
 
-	assert_non_null(c);
-	return c;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Runs the loop for about secs. */
 static void
-mkcons(struct fx *f, struct evhttp_connection **c, size_t n)
+spin(struct fx *f, double secs)
 {
-	size_t i;
+	double end = now_s() + secs;
 
-	for (i = 0; i < n; i++)
-		c[i] = mkcon(f);
-}
-
-/* Closes a connection as evhttp would: the table forgets it first. */
-static void
-close_con(struct fx *f, struct evhttp_connection *c)
-{
-	conns_forget(&f->t, c);
-	evhttp_connection_free(c);
-}
-
-static void
-close_all(struct fx *f, struct evhttp_connection **c, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (c[i] != NULL)
-			close_con(f, c[i]);
-}
-
-static void
-admits_up_to_max_then_refuses(void **state)
-{
-	struct fx *f = *state;
-	struct evhttp_connection *c[5];
-	size_t i;
-
-	mkcons(f, c, 5);
-	for (i = 0; i < 3; i++) {
-		assert_int_equal(conns_admit(&f->t, 3, c[i]), CONN_NEW);
-		assert_int_equal(f->t.n, i + 1);
+	while (now_s() < end) {
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		usleep(2000);
 	}
-	assert_int_equal(f->t.cap, 7);	/* 2 * max + 1 */
-	assert_int_equal(conns_admit(&f->t, 3, c[3]), CONN_REFUSED);
-	assert_int_equal(conns_admit(&f->t, 3, c[4]), CONN_REFUSED);
-	assert_int_equal(f->t.n, 3);
-	/* a refused connection was not counted: it is refused again, not known */
-	assert_int_equal(conns_admit(&f->t, 3, c[3]), CONN_REFUSED);
-	/* later requests on counted connections are known, even at the bound */
-	for (i = 0; i < 3; i++)
-		assert_int_equal(conns_admit(&f->t, 3, c[i]), CONN_KNOWN);
-	assert_int_equal(f->t.n, 3);
-	/* no connection: served untracked */
-	assert_int_equal(conns_admit(&f->t, 3, NULL), CONN_UNTRACKED);
-	assert_int_equal(f->t.n, 3);
-	/* max 0 refuses everything new */
-	assert_int_equal(conns_admit(&f->t, 0, c[4]), CONN_REFUSED);
-	close_all(f, c, 5);
-	assert_int_equal(f->t.n, 0);
 }
 
-static void
-forget_frees_a_slot(void **state)
-{
-	struct fx *f = *state;
-	struct evhttp_connection *c[4];
-
-	mkcons(f, c, 4);
-	assert_int_equal(conns_admit(&f->t, 2, c[0]), CONN_NEW);
-	assert_int_equal(conns_admit(&f->t, 2, c[1]), CONN_NEW);
-	assert_int_equal(conns_admit(&f->t, 2, c[2]), CONN_REFUSED);
-	conns_forget(&f->t, c[0]);
-	assert_int_equal(f->t.n, 1);
-	/* forgetting it again, or one never counted, changes nothing */
-	conns_forget(&f->t, c[0]);
-	conns_forget(&f->t, c[3]);
-	assert_int_equal(f->t.n, 1);
-	assert_int_equal(conns_admit(&f->t, 2, c[2]), CONN_NEW);
-	assert_int_equal(conns_admit(&f->t, 2, c[1]), CONN_KNOWN);
-	assert_int_equal(conns_admit(&f->t, 2, c[2]), CONN_KNOWN);
-	assert_int_equal(conns_admit(&f->t, 2, c[3]), CONN_REFUSED);
-	/* a forgotten connection's next request is a new one */
-	conns_forget(&f->t, c[1]);
-	assert_int_equal(conns_admit(&f->t, 2, c[0]), CONN_NEW);
-	assert_int_equal(f->t.n, 2);
-	conns_forget(&f->t, c[2]);
-	conns_forget(&f->t, c[0]);
-	assert_int_equal(f->t.n, 0);
-	close_all(f, c, 4);
-}
-
-/*
- * Connections open and close for a long time, a window of them open at
- * once, so tombstones pile up and rehashes clear them: the count stays
- * exact, every open one stays known, the table stays at its size.
- */
-static void
-many_cycles_keep_the_count(void **state)
-{
-	struct fx *f = *state;
-	enum { MAX = 16, WINDOW = 11, ROUNDS = 5000 };
-	struct evhttp_connection *live[WINDOW] = { 0 }, *extra[MAX - WINDOW + 1];
-	size_t i, j, open = 0;
-
-	for (i = 0; i < ROUNDS; i++) {
-		struct evhttp_connection **slot = &live[i % WINDOW];
-
-		if (*slot != NULL) {
-			close_con(f, *slot);
-			open--;
-		}
-		*slot = mkcon(f);
-		assert_int_equal(conns_admit(&f->t, MAX, *slot), CONN_NEW);
-		open++;
-		assert_int_equal(f->t.n, open);
-		assert_int_equal(f->t.cap, 2 * MAX + 1);
-		assert_true(f->t.n + f->t.n_tombs < f->t.cap);
-		assert_true(f->t.n_tombs <= f->t.cap / 4 + 1);
-		if (i % 97 == 0)
-			for (j = 0; j < WINDOW; j++)
-				if (live[j] != NULL)
-					assert_int_equal(conns_admit(&f->t, MAX, live[j]), CONN_KNOWN);
-	}
-	assert_int_equal(open, WINDOW);
-	/* the bound still holds exactly after all that */
-	for (i = 0; i < MAX - WINDOW; i++) {
-		extra[i] = mkcon(f);
-		assert_int_equal(conns_admit(&f->t, MAX, extra[i]), CONN_NEW);
-	}
-	extra[i] = mkcon(f);
-	assert_int_equal(conns_admit(&f->t, MAX, extra[i]), CONN_REFUSED);
-	assert_int_equal(f->t.n, MAX);
-	for (j = 0; j < WINDOW; j++)
-		assert_int_equal(conns_admit(&f->t, MAX, live[j]), CONN_KNOWN);
-	close_all(f, extra, MAX - WINDOW + 1);
-	close_all(f, live, WINDOW);
-	assert_int_equal(f->t.n, 0);
-}
-
-/* SIGHUP raised max_connections: the table grows and admits up to the new max. */
-static void
-raised_max_admits_more(void **state)
-{
-	struct fx *f = *state;
-	struct evhttp_connection *c[12];
-	size_t i;
-
-	mkcons(f, c, 12);
-	assert_int_equal(conns_admit(&f->t, 2, c[0]), CONN_NEW);
-	assert_int_equal(conns_admit(&f->t, 2, c[1]), CONN_NEW);
-	assert_int_equal(conns_admit(&f->t, 2, c[2]), CONN_REFUSED);
-	assert_int_equal(f->t.cap, 5);
-	/* the first admission under the new max grows the table (else it fills, and probes spin) */
-	assert_int_equal(conns_admit(&f->t, 10, c[2]), CONN_NEW);
-	assert_true(f->t.cap >= 21);
-	for (i = 3; i < 10; i++)
-		assert_int_equal(conns_admit(&f->t, 10, c[i]), CONN_NEW);
-	assert_int_equal(f->t.n, 10);
-	assert_true(f->t.cap >= 21);
-	assert_true(f->t.n <= f->t.cap / 2);
-	assert_int_equal(conns_admit(&f->t, 10, c[10]), CONN_REFUSED);
-	/* the connections counted before the growth are still known */
-	for (i = 0; i < 10; i++)
-		assert_int_equal(conns_admit(&f->t, 10, c[i]), CONN_KNOWN);
-	/* and again, much higher */
-	assert_int_equal(conns_admit(&f->t, 1000, c[10]), CONN_NEW);
-	assert_int_equal(conns_admit(&f->t, 1000, c[11]), CONN_NEW);
-	assert_true(f->t.cap >= 2001);
-	for (i = 0; i < 12; i++)
-		assert_int_equal(conns_admit(&f->t, 1000, c[i]), CONN_KNOWN);
-	assert_int_equal(f->t.n, 12);
-	close_all(f, c, 12);
-	assert_int_equal(f->t.n, 0);
-}
-
-/* SIGHUP lowered it: the open ones stay, new ones wait until closes bring the count under. */
-static void
-lowered_max_keeps_the_open_ones(void **state)
-{
-	struct fx *f = *state;
-	struct evhttp_connection *c[9];
-	size_t i;
-
-	mkcons(f, c, 9);
-	for (i = 0; i < 6; i++)
-		assert_int_equal(conns_admit(&f->t, 10, c[i]), CONN_NEW);
-	assert_int_equal(conns_admit(&f->t, 4, c[6]), CONN_REFUSED);
-	for (i = 0; i < 6; i++)
-		assert_int_equal(conns_admit(&f->t, 4, c[i]), CONN_KNOWN);
-	assert_int_equal(f->t.n, 6);
-	conns_forget(&f->t, c[0]);
-	conns_forget(&f->t, c[1]);
-	assert_int_equal(conns_admit(&f->t, 4, c[6]), CONN_REFUSED);	/* 4 open: at the bound */
-	conns_forget(&f->t, c[2]);
-	assert_int_equal(conns_admit(&f->t, 4, c[6]), CONN_NEW);
-	assert_int_equal(conns_admit(&f->t, 4, c[7]), CONN_REFUSED);
-	assert_int_equal(f->t.n, 4);
-	for (i = 3; i < 7; i++)
-		assert_int_equal(conns_admit(&f->t, 4, c[i]), CONN_KNOWN);
-	close_all(f, c, 9);
-	assert_int_equal(f->t.n, 0);
-}
-
+/* A client socket from 127.0.0.1, or from src (another loopback address). */
 static int
-added_events(struct fx *f)
+client(struct fx *f, const char *src)
 {
-	return event_base_get_num_events(f->base, EVENT_BASE_COUNT_ADDED);
+	struct sockaddr_in sin;
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(s >= 0);
+	if (src != NULL) {
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, src, &sin.sin_addr), 1);
+		assert_int_equal(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	}
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)f->port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	spin(f, 0.05);
+	return s;
+}
+
+/* What the server sent so far, without waiting; *closed when it closed. */
+static size_t
+peek_reply(int s, char *buf, size_t len, int *closed)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	*closed = 0;
+	while (n + 1 < len && (r = recv(s, buf + n, len - 1 - n, MSG_DONTWAIT)) != 0) {
+		if (r < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				*closed = 1;
+			break;
+		}
+		n += (size_t)r;
+	}
+	if (r == 0)
+		*closed = 1;
+	buf[n] = '\0';
+	return n;
+}
+
+static void
+send_str(int s, const char *str)
+{
+	assert_int_equal(send(s, str, strlen(str), MSG_NOSIGNAL), (ssize_t)strlen(str));
+}
+
+/* Idle connections are counted at accept; beyond max they get a 503 and are closed. */
+static void
+counted_from_accept(void **state)
+{
+	struct fx *f = *state;
+	char buf[512];
+	int s[3], closed, i;
+
+	f->t.max = 2;
+	f->t.per_client = 0;
+	for (i = 0; i < 3; i++)
+		s[i] = client(f, NULL);
+	assert_int_equal(f->t.n, 2);
+	assert_int_equal(f->m.refused_connections, 1);
+	peek_reply(s[2], buf, sizeof(buf), &closed);
+	assert_non_null(strstr(buf, "HTTP/1.1 503 "));
+	assert_non_null(strstr(buf, "503 too many connections\n"));
+	assert_true(closed);
+	/* the admitted ones are served */
+	send_str(s[0], "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+	spin(f, 0.05);
+	peek_reply(s[0], buf, sizeof(buf), &closed);
+	assert_non_null(strstr(buf, "HTTP/1.1 200 "));
+	/* a close frees the slot */
+	close(s[1]);
+	spin(f, 0.05);
+	assert_int_equal(f->t.n, 1);
+	s[1] = client(f, NULL);
+	assert_int_equal(f->t.n, 2);
+	assert_int_equal(f->m.refused_connections, 1);
+	for (i = 0; i < 3; i++)
+		close(s[i]);
+	spin(f, 0.05);
+	assert_int_equal(f->t.n, 0);
+	assert_int_equal(clients_addresses(&f->clients), 0);
 }
 
 /*
- * A connection with a socket gets a keeper: an added read event, gone when
- * the connection is forgotten. While the connection is not reading (evhttp's
- * read disabled) and bytes are pending, the keeper stands down; the next
- * request arms it again.
+ * An address at its cap: its oldest idle connection is closed to make
+ * room; one reading a request is not idle; another address is not affected.
  */
 static void
-keeper_follows_the_connection(void **state)
+per_client_cap_closes_the_oldest_idle(void **state)
 {
 	struct fx *f = *state;
-	struct bufferevent *bev;
-	struct evhttp_connection *con;
-	int sv[2], before;
+	struct client_key k;
+	struct sockaddr_in sin;
+	char buf[512];
+	int a, b, c, d, e, closed;
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	assert_int_equal(evutil_make_socket_nonblocking(sv[0]), 0);
-	assert_non_null(bev = bufferevent_socket_new(f->base, sv[0], 0));
-	bufferevent_disable(bev, EV_READ);
-	assert_non_null(con = evhttp_connection_base_bufferevent_new(f->base, NULL, bev,
-	    "127.0.0.1", 9));
-	assert_int_equal(bufferevent_getfd(evhttp_connection_get_bufferevent(con)), sv[0]);
-
-	before = added_events(f);
-	assert_int_equal(conns_admit(&f->t, 4, con), CONN_NEW);
-	assert_int_equal(added_events(f), before + 1);
-	assert_int_equal(conns_admit(&f->t, 4, con), CONN_KNOWN);
-	assert_int_equal(added_events(f), before + 1);	/* armed once */
-
-	/* bytes arrive while the connection is not reading: the keeper stands down */
-	assert_int_equal(write(sv[1], "GET / HTTP/1.1\r\n", 16), 16);
-	assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
-	assert_int_equal(added_events(f), before);
-	/* the next request arms it again */
-	assert_int_equal(conns_admit(&f->t, 4, con), CONN_KNOWN);
-	assert_int_equal(added_events(f), before + 1);
-
-	conns_forget(&f->t, con);
-	assert_int_equal(added_events(f), before);
+	f->t.per_client = 2;
+	a = client(f, NULL);
+	b = client(f, NULL);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(client_key_of((struct sockaddr *)&sin, sizeof(sin), &k), 0);
+	assert_int_equal(clients_count(&f->clients, &k), 2);
+	c = client(f, NULL);		/* a, the oldest idle, makes room */
+	peek_reply(a, buf, sizeof(buf), &closed);
+	assert_true(closed);
+	assert_int_equal(buf[0], '\0');	/* closed without a reply */
+	assert_int_equal(f->m.idle_closed, 1);
+	assert_int_equal(clients_count(&f->clients, &k), 2);
+	/* b starts a request: not idle; c is the only idle one, and goes next */
+	send_str(b, "GET / HTTP/1.1\r\n");
+	spin(f, 0.05);
+	d = client(f, NULL);
+	peek_reply(c, buf, sizeof(buf), &closed);
+	assert_true(closed);
+	peek_reply(b, buf, sizeof(buf), &closed);
+	assert_false(closed);
+	assert_int_equal(f->m.idle_closed, 2);
+	/* b busy, d idle: d goes; then b and the new one are not idle: refused */
+	send_str(d, "G");
+	spin(f, 0.05);
+	e = client(f, NULL);
+	peek_reply(e, buf, sizeof(buf), &closed);
+	assert_non_null(strstr(buf, "503 too many connections from your address\n"));
+	assert_true(closed);
+	assert_int_equal(f->m.refused_per_client, 1);
+	close(e);
+	/* another address is counted apart */
+	e = client(f, "127.0.0.2");
+	peek_reply(e, buf, sizeof(buf), &closed);
+	assert_false(closed);
+	assert_int_equal(f->t.n, 3);
+	assert_int_equal(clients_addresses(&f->clients), 2);
+	close(a);
+	close(b);
+	close(c);
+	close(d);
+	close(e);
+	spin(f, 0.05);
 	assert_int_equal(f->t.n, 0);
-	evhttp_connection_free(con);	/* frees bev; closes sv[0] or not, by version */
-	close(sv[1]);
+	assert_int_equal(clients_addresses(&f->clients), 0);
 }
 
-/* conns_free releases what the table still holds, and the table can be used again. */
+/* A head sent a byte at a time is closed at the deadline, not kept alive by each byte. */
 static void
-free_releases_and_resets(void **state)
+header_deadline_is_not_per_byte(void **state)
 {
 	struct fx *f = *state;
-	struct evhttp_connection *c[3];
+	const char *head = "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaa";
+	char buf[64], one[2] = { 0, 0 };
+	double t0 = now_s();
+	int s, closed = 0;
 	size_t i;
 
-	mkcons(f, c, 3);
-	for (i = 0; i < 3; i++)
-		assert_int_equal(conns_admit(&f->t, 3, c[i]), CONN_NEW);
-	conns_free(&f->t);
-	assert_null(f->t.slots);
+	f->t.header_timeout.tv_sec = 0;
+	f->t.header_timeout.tv_usec = 300000;
+	s = client(f, NULL);
+	for (i = 0; i < strlen(head) && !closed; i++) {
+		one[0] = head[i];
+		if (send(s, one, 1, MSG_NOSIGNAL) != 1)
+			break;
+		spin(f, 0.02);
+		peek_reply(s, buf, sizeof(buf), &closed);
+	}
+	spin(f, 0.4);
+	peek_reply(s, buf, sizeof(buf), &closed);
+	assert_true(closed);
+	assert_true(now_s() - t0 < 1.5);
+	assert_int_equal(f->m.header_timeouts, 1);
+	assert_int_equal(f->requests, 0);
 	assert_int_equal(f->t.n, 0);
-	assert_int_equal(f->t.cap, 0);
-	assert_int_equal(f->t.n_tombs, 0);
-	/* a forget after the free finds nothing; a fresh table works */
-	conns_forget(&f->t, c[0]);
-	assert_int_equal(conns_admit(&f->t, 1, c[0]), CONN_NEW);
-	assert_int_equal(conns_admit(&f->t, 1, c[1]), CONN_REFUSED);
-	close_all(f, c, 3);
+	close(s);
+	/* a connection that sends nothing has the same deadline */
+	s = client(f, NULL);
+	spin(f, 0.45);
+	peek_reply(s, buf, sizeof(buf), &closed);
+	assert_true(closed);
+	assert_int_equal(f->m.header_timeouts, 2);
+	close(s);
+}
+
+/* After a reply, an idle keep-alive connection is closed after keepalive_timeout. */
+static void
+keepalive_timeout_closes_idle(void **state)
+{
+	struct fx *f = *state;
+	char buf[512];
+	int s, closed;
+
+	f->t.keepalive_timeout.tv_sec = 0;
+	f->t.keepalive_timeout.tv_usec = 200000;
+	s = client(f, NULL);
+	send_str(s, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+	spin(f, 0.05);
+	peek_reply(s, buf, sizeof(buf), &closed);
+	assert_non_null(strstr(buf, "200 OK"));
+	assert_false(closed);
+	spin(f, 0.35);
+	peek_reply(s, buf, sizeof(buf), &closed);
+	assert_true(closed);
+	assert_int_equal(f->m.keepalive_closes, 1);
+	assert_int_equal(f->m.header_timeouts, 0);
+	close(s);
+}
+
+/* The scanner's verdict reaches the request whose head had the folded line, not the one before. */
+static void
+folded_line_reaches_its_request(void **state)
+{
+	struct fx *f = *state;
+	char buf[1024];
+	int s, closed;
+
+	s = client(f, NULL);
+	send_str(s, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+	spin(f, 0.05);
+	assert_int_equal(f->requests, 1);
+	assert_int_equal(f->folded_seen, 0);
+	send_str(s, "GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n 2\r\n\r\n");
+	spin(f, 0.05);
+	peek_reply(s, buf, sizeof(buf), &closed);
+	assert_int_equal(f->requests, 2);
+	assert_int_equal(f->folded_seen, 1);
+	close(s);
+}
+
+static void
+key(struct client_key *k, uint32_t v4)
+{
+	struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(v4);
+	assert_int_equal(client_key_of((struct sockaddr *)&sin, sizeof(sin), k), 0);
+}
+
+/* Counts per address: the cap, the bound on addresses, release and reuse over many cycles. */
+static void
+clients_counts(void **state)
+{
+	struct clients c;
+	struct client_key k[600];
+	size_t i, j;
+
+	(void)state;
+	assert_int_equal(clients_init(&c, 99), 0);
+	key(&k[0], 0x0a000001);
+	assert_int_equal(clients_acquire(&c, &k[0], 2, 10), CLIENTS_OK);
+	assert_int_equal(clients_acquire(&c, &k[0], 2, 10), CLIENTS_OK);
+	assert_int_equal(clients_acquire(&c, &k[0], 2, 10), CLIENTS_AT_CAP);
+	assert_int_equal(clients_count(&c, &k[0]), 2);
+	clients_release(&c, &k[0]);
+	assert_int_equal(clients_acquire(&c, &k[0], 2, 10), CLIENTS_OK);
+	clients_release(&c, &k[0]);
+	clients_release(&c, &k[0]);
+	assert_int_equal(clients_addresses(&c), 0);
+	/* at most max_addrs addresses */
+	for (i = 0; i < 600; i++)
+		key(&k[i], 0x0a000000 + (uint32_t)i * 7919);
+	for (i = 0; i < 500; i++)
+		assert_int_equal(clients_acquire(&c, &k[i], 0, 500), CLIENTS_OK);
+	assert_int_equal(clients_acquire(&c, &k[500], 0, 500), CLIENTS_FULL);
+	assert_true(c.cap <= 4 * 500);
+	/* releases in another order: every count stays exact (backward shifts) */
+	for (j = 0; j < 20; j++) {
+		for (i = j; i < 500; i += 20)
+			clients_release(&c, &k[i]);
+		for (i = 0; i < 500; i++)
+			if (i % 20 <= j)
+				assert_int_equal(clients_count(&c, &k[i]), 0);
+			else
+				assert_int_equal(clients_count(&c, &k[i]), 1);
+	}
+	assert_int_equal(clients_addresses(&c), 0);
+	assert_int_equal(clients_acquire(&c, &k[599], 0, 500), CLIENTS_OK);
+	clients_destroy(&c);
+}
+
+/* Keys: IPv4 and IPv4-mapped IPv6 alike; IPv6 by its /64; AF_UNIX has none. */
+static void
+client_keys(void **state)
+{
+	struct sockaddr_in6 a, b;
+	struct sockaddr_in v4;
+	struct sockaddr un = { .sa_family = AF_UNIX };
+	struct client_key ka, kb, k4;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.sin6_family = AF_INET6;
+	b = a;
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8:1:2::1", &a.sin6_addr), 1);
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8:1:2:ffff::9", &b.sin6_addr), 1);
+	assert_int_equal(client_key_of((struct sockaddr *)&a, sizeof(a), &ka), 0);
+	assert_int_equal(client_key_of((struct sockaddr *)&b, sizeof(b), &kb), 0);
+	assert_memory_equal(&ka, &kb, sizeof(ka));
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8:1:3::1", &b.sin6_addr), 1);
+	assert_int_equal(client_key_of((struct sockaddr *)&b, sizeof(b), &kb), 0);
+	assert_memory_not_equal(&ka, &kb, sizeof(ka));
+	assert_int_equal(inet_pton(AF_INET6, "::ffff:192.0.2.7", &a.sin6_addr), 1);
+	assert_int_equal(client_key_of((struct sockaddr *)&a, sizeof(a), &ka), 0);
+	memset(&v4, 0, sizeof(v4));
+	v4.sin_family = AF_INET;
+	assert_int_equal(inet_pton(AF_INET, "192.0.2.7", &v4.sin_addr), 1);
+	assert_int_equal(client_key_of((struct sockaddr *)&v4, sizeof(v4), &k4), 0);
+	assert_memory_equal(&ka, &k4, sizeof(ka));
+	assert_int_equal(client_key_of(&un, sizeof(un), &ka), -1);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(admits_up_to_max_then_refuses, setup, teardown),
-		cmocka_unit_test_setup_teardown(forget_frees_a_slot, setup, teardown),
-		cmocka_unit_test_setup_teardown(many_cycles_keep_the_count, setup, teardown),
-		cmocka_unit_test_setup_teardown(raised_max_admits_more, setup, teardown),
-		cmocka_unit_test_setup_teardown(lowered_max_keeps_the_open_ones, setup, teardown),
-		cmocka_unit_test_setup_teardown(keeper_follows_the_connection, setup, teardown),
-		cmocka_unit_test_setup_teardown(free_releases_and_resets, setup, teardown),
+		cmocka_unit_test_setup_teardown(counted_from_accept, setup, teardown),
+		cmocka_unit_test_setup_teardown(per_client_cap_closes_the_oldest_idle, setup, teardown),
+		cmocka_unit_test_setup_teardown(header_deadline_is_not_per_byte, setup, teardown),
+		cmocka_unit_test_setup_teardown(keepalive_timeout_closes_idle, setup, teardown),
+		cmocka_unit_test_setup_teardown(folded_line_reaches_its_request, setup, teardown),
+		cmocka_unit_test(clients_counts),
+		cmocka_unit_test(client_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,16 +12,20 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>
 #include <openssl/evp.h>
 
 #include "proxy/serve/http.h"
 #include "proxy/serve/ops.h"
+#include "proxy/serve/pac.h"
 #include "proxy/serve/reply.h"
 #include "proxy/serve/route.h"
+#include "proxy/serve/strict.h"
 #include "verify/isotime.h"
 
 static void finish_request(struct worker *w, struct evhttp_request *req,
     const struct route *rt, const struct reply *r, const struct timeval *start);
+static void write_now(struct evhttp_request *req);
 
 /* A listed root, from the store: only bytes that hash to the name (the .crt rule, served.c). */
 static void
@@ -50,9 +54,10 @@ serve_crt(struct worker *w, struct evhttp_request *req, const struct route *rt,
 }
 
 /*
- * A listed root the store lacks: fetch it from upstream (certfetch.c; the
- * requests for the same file in this worker share one transfer), then answer
- * every waiting request from the store.
+ * A listed root the store lacks: the broker fetches it (certbroker.h: one
+ * transfer for all workers, failures remembered, client-caused fetches rate
+ * limited); the requests for the same file in this worker wait on one ask,
+ * and are answered from the store when the broker's answer comes.
  */
 struct waiter {
 	struct waiter *next;
@@ -64,40 +69,76 @@ struct waiter {
 
 struct cert_wait {
 	struct cert_wait *next;
-	struct worker *w;
-	struct certfetch fetch;
+	unsigned char sha1[20];
 	struct waiter *waiters;
 };
 
 static void
-on_cert_fetched(struct certfetch *cf, int stored, const char *why)
+count_cert(uint64_t *counter, uint64_t n)
 {
-	struct cert_wait *cw = cf->arg, **pp;
-	struct worker *w = cw->w;
-	struct waiter *wt;
+	__atomic_store_n(counter, *counter + n, __ATOMIC_RELAXED);
+}
 
-	(void)stored;	/* the waiters are answered from the store either way */
-	(void)why;
+/* Over cert_fetch_rate: come back later (a 404 would read as "no such root"). */
+static void
+reply_cert_limited(struct evhttp_request *req, unsigned long retry_after, struct reply *r)
+{
+	char secs[24];
+
+	snprintf(secs, sizeof(secs), "%lu", retry_after > 0 ? retry_after : 1);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", secs);
+	reply_text(req, 503, "Service Unavailable", "text/plain",
+	    "503 too many root certificates fetched upstream for clients; try again later\n", r);
+}
+
+/* The broker's answer for one certificate, on this worker's loop. */
+static void
+on_cert_answer(void *arg, const struct certbroker_answer *a)
+{
+	struct worker *w = arg;
+	struct cert_wait *cw = NULL, **pp;
+	struct waiter *wt;
+	size_t n = 0;
+
 	for (pp = &w->waits; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == cw) {
+		if (memcmp((*pp)->sha1, a->sha1, 20) == 0) {
+			cw = *pp;
 			*pp = cw->next;
 			break;
 		}
+	if (a->started)
+		count_cert(&w->metrics.cert_fetches, 1);
+	if (a->joined)
+		count_cert(&w->metrics.cert_coalesced, 1);
+	if (a->started && a->result == CERTBROKER_FAILED)
+		count_cert(&w->metrics.cert_fetch_failures, 1);
+	if (cw == NULL)
+		return;
 	worker_refresh(w);	/* the set marks the root stored now */
 	while ((wt = cw->waiters) != NULL) {
 		struct reply r = { 0, 0 };
 
 		cw->waiters = wt->next;
 		if (wt->req != NULL) {
-			serve_crt(w, wt->req, &wt->rt, &r);
+			if (a->result == CERTBROKER_LIMITED)
+				reply_cert_limited(wt->req, a->retry_after, &r);
+			else
+				serve_crt(w, wt->req, &wt->rt, &r);
 			finish_request(w, wt->req, &wt->rt, &r, &wt->start);
 		}
+		n++;
 		free(wt);
 	}
+	if (a->result == CERTBROKER_REMEMBERED)
+		count_cert(&w->metrics.cert_remembered, n);
+	else if (a->result == CERTBROKER_LIMITED)
+		count_cert(&w->metrics.cert_rate_limited, n);
+	if (n > 1 && (a->started || a->joined))	/* the requests that shared this worker's ask */
+		count_cert(&w->metrics.cert_coalesced, n - 1);
 	free(cw);
 }
 
-/* Returns 1 if the request now waits for a fetch (it is answered later). */
+/* Returns 1 if the request now waits for the broker (it is answered later). */
 static int
 wait_for_cert(struct worker *w, struct evhttp_request *req, const struct route *rt,
     const struct timeval *start)
@@ -107,18 +148,18 @@ wait_for_cert(struct worker *w, struct evhttp_request *req, const struct route *
 
 	if (w->draining || w->cfg.n_upstream == 0 || (wt = calloc(1, sizeof(*wt))) == NULL)
 		return 0;
-	for (cw = w->waits; cw != NULL && memcmp(cw->fetch.sha1, rt->sha1, 20) != 0; cw = cw->next)
+	for (cw = w->waits; cw != NULL && memcmp(cw->sha1, rt->sha1, 20) != 0; cw = cw->next)
 		;
 	if (cw == NULL) {
-		if ((cw = calloc(1, sizeof(*cw))) == NULL ||
-		    (w->fetcher == NULL && (w->fetcher = fetcher_new(w->base)) == NULL) ||
-		    certfetch_start(&cw->fetch, w->fetcher, w->sv->store, &w->cfg, rt->sha1,
-		    NULL, server_now(w->sv), on_cert_fetched, cw) != 0) {
+		if ((w->certs.broker == NULL && certbroker_client_init(&w->certs, w->sv->certs,
+		    w->base, on_cert_answer, w) != 0) ||
+		    (cw = calloc(1, sizeof(*cw))) == NULL ||
+		    certbroker_ask(&w->certs, rt->sha1) != 0) {
 			free(cw);
 			free(wt);
 			return 0;
 		}
-		cw->w = w;
+		memcpy(cw->sha1, rt->sha1, 20);
 		cw->next = w->waits;
 		w->waits = cw;
 	}
@@ -131,16 +172,15 @@ wait_for_cert(struct worker *w, struct evhttp_request *req, const struct route *
 	return 1;
 }
 
-/* ---- connections: counted, so max_connections holds (conns.c) ---- */
+/* ---- connections: counted from accept by conns.c; closes reported here ---- */
 
-static void
-conn_closed(struct evhttp_connection *con, void *arg)
+void
+http_conn_closed(struct evhttp_connection *con, void *arg)
 {
 	struct worker *w = arg;
 	struct cert_wait *cw;
 	struct waiter *wt;
 
-	conns_forget(&w->conns, con);
 	/* a request waiting for a certificate on this connection is gone with it */
 	for (cw = w->waits; cw != NULL; cw = cw->next)
 		for (wt = cw->waiters; wt != NULL; wt = wt->next)
@@ -148,21 +188,21 @@ conn_closed(struct evhttp_connection *con, void *arg)
 				wt->req = NULL;
 }
 
-/* Counts a connection at its first request; 0 when over the limit. */
-static int
-conn_admit(struct worker *w, struct evhttp_connection *con)
+/*
+ * The connection is busy with this request now (conns.h); what is wrong with
+ * the request by strict.h's rules, STRICT_OK when nothing is.
+ */
+static enum strict_reason
+conn_request(struct worker *w, struct evhttp_request *req)
 {
-	switch (conns_admit(&w->conns, w->max_conns, con)) {
-	case CONN_REFUSED:
-		__atomic_store_n(&w->metrics.refused_connections,
-		    w->metrics.refused_connections + 1, __ATOMIC_RELAXED);
-		return 0;
-	case CONN_NEW:
-		evhttp_connection_set_closecb(con, conn_closed, w);
-		return 1;
-	default:
-		return 1;
-	}
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	int folded = 0;
+
+	conns_request(&w->conns, req, &folded);
+	if (folded)
+		return STRICT_FOLDED;
+	return strict_check(evhttp_request_get_input_headers(req), req->major, req->minor,
+	    cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD);
 }
 
 void
@@ -198,9 +238,10 @@ method_name(enum evhttp_cmd_type cmd)
 	}
 }
 
+/* One access-log line; why (or NULL) says why a request was refused. */
 static void
 access_log(struct worker *w, struct evhttp_request *req, const struct route *rt,
-    const struct reply *r, const struct timeval *start)
+    const struct reply *r, const struct timeval *start, const char *why)
 {
 	struct evhttp_connection *con = evhttp_request_get_connection(req);
 	const char *method = method_name(evhttp_request_get_command(req));
@@ -223,13 +264,15 @@ access_log(struct worker *w, struct evhttp_request *req, const struct route *rt,
 	}
 	if (strcmp(w->cfg.log_format, "json") == 0)
 		snprintf(line, sizeof(line), "{\"time\":\"%s\",\"client\":\"%s\",\"method\":\"%s\","
-		    "\"route\":\"%s\",\"way\":\"%s\",\"status\":%d,\"bytes\":%" PRIu64 ",\"ms\":%lld.%03lld}\n",
+		    "\"route\":\"%s\",\"way\":\"%s\",\"status\":%d,\"bytes\":%" PRIu64 ",\"ms\":%lld.%03lld%s%s%s}\n",
 		    t, peer ? peer : "-", method, route_target_str(rt->target),
-		    route_way_str(rt->way), r->code, r->bytes, us / 1000, us % 1000);
+		    route_way_str(rt->way), r->code, r->bytes, us / 1000, us % 1000,
+		    why ? ",\"reason\":\"" : "", why ? why : "", why ? "\"" : "");
 	else
-		snprintf(line, sizeof(line), "%s %s %s %s %s %d %" PRIu64 " %lld.%03lldms\n", t,
+		snprintf(line, sizeof(line), "%s %s %s %s %s %d %" PRIu64 " %lld.%03lldms%s%s%s\n", t,
 		    peer ? peer : "-", method, route_target_str(rt->target),
-		    route_way_str(rt->way), r->code, r->bytes, us / 1000, us % 1000);
+		    route_way_str(rt->way), r->code, r->bytes, us / 1000, us % 1000,
+		    why ? " reason=\"" : "", why ? why : "", why ? "\"" : "");
 	server_access(w->sv, line);
 }
 
@@ -252,16 +295,32 @@ http_handle(struct evhttp_request *req, void *arg)
 	struct timeval start;
 	struct served_kind *f;
 	const struct listed_root *lr;
+	enum strict_reason why;
 
 	gettimeofday(&start, NULL);
+	/*
+	 * An absolute-URI request (a forward-proxy client) makes libevent close
+	 * the connection after the reply unless the reply says Proxy-Connection:
+	 * keep-alive, and without saying Connection: close. Ours are answered
+	 * like any other request: keep-alive by the usual HTTP/1.x rules.
+	 */
+	req->flags &= ~EVHTTP_PROXY_REQUEST;
 	evhttp_add_header(out, "Server", "ctlmirror");
 	/* libevent would format Date itself for every HTTP/1.1 reply */
 	evhttp_add_header(out, "Date", reply_date(start.tv_sec));
-	if (!conn_admit(w, evhttp_request_get_connection(req))) {
-		evhttp_add_header(out, "Connection", "close");
-		evhttp_add_header(out, "Retry-After", "5");
-		reply_text(req, 503, "Service Unavailable", "text/plain",
-		    "503 too many connections\n", &r);
+	if ((why = conn_request(w, req)) != STRICT_OK) {
+		char body[128];
+
+		/* a request read two ways by two parsers is how smuggling starts: 400, closed */
+		snprintf(body, sizeof(body), "400 bad request: %s\n", strict_str(why));
+		memset(&rt, 0, sizeof(rt));
+		rt.target = RT_BAD_REQUEST;
+		refuse(req, 400, "Bad Request", body, &r);
+		__atomic_store_n(&w->metrics.strict_refused, w->metrics.strict_refused + 1,
+		    __ATOMIC_RELAXED);
+		metrics_count(&w->metrics, rt.target, r.code, r.bytes);
+		access_log(w, req, &rt, &r, &start, strict_str(why));
+		write_now(req);
 		return;
 	}
 	route_request(&w->cfg, method_name(evhttp_request_get_command(req)),
@@ -302,6 +361,9 @@ http_handle(struct evhttp_request *req, void *arg)
 	case RT_STATUS_HTML:
 	case RT_METRICS:
 		ops_serve(w, req, rt.target, &r);
+		break;
+	case RT_PAC:
+		pac_serve(w, req, &r);
 		break;
 	case RT_FORBIDDEN:
 		refuse(req, 403, "Forbidden",
@@ -354,6 +416,6 @@ finish_request(struct worker *w, struct evhttp_request *req, const struct route 
     const struct reply *r, const struct timeval *start)
 {
 	metrics_count(&w->metrics, rt->target, r->code, r->bytes);
-	access_log(w, req, rt, r, start);
+	access_log(w, req, rt, r, start, NULL);
 	write_now(req);
 }

@@ -1,6 +1,7 @@
 /*
  * metrics.c - counters and their Prometheus text form.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "proxy/serve/metrics.h"
@@ -22,6 +23,51 @@ metrics_count(struct metrics *m, enum route_target t, int code, uint64_t bytes)
 	__atomic_store_n(&m->bytes[t], m->bytes[t] + bytes, __ATOMIC_RELAXED);
 }
 
+/* The plain counters of struct metrics, by name: summed and written alike. */
+static const struct {
+	size_t off;
+	const char *name, *help;
+} counters[] = {
+#define C(f, n, h) { offsetof(struct metrics, f), n, h }
+	C(refused_connections, "ctlmirror_refused_connections_total",
+	    "Connections closed because max_connections was reached."),
+	C(refused_per_client, "ctlmirror_refused_per_client_total",
+	    "Connections closed because their address held max_connections_per_client."),
+	C(idle_closed, "ctlmirror_idle_closed_total",
+	    "Idle connections closed to make room for a new one."),
+	C(header_timeouts, "ctlmirror_header_timeouts_total",
+	    "Connections closed: no whole request header within header_timeout."),
+	C(keepalive_closes, "ctlmirror_keepalive_closes_total",
+	    "Idle keep-alive connections closed after keepalive_timeout."),
+	C(accept_paused, "ctlmirror_accept_paused_total",
+	    "Times accepting paused at the open-file limit."),
+	C(strict_refused, "ctlmirror_strict_refused_total",
+	    "Requests refused 400 for a lenient header (duplicate, folded, smuggling)."),
+	C(cert_fetches, "ctlmirror_cert_fetches_total",
+	    "Upstream .crt fetches started for clients."),
+	C(cert_fetch_failures, "ctlmirror_cert_fetch_failures_total",
+	    "Of those, the ones every upstream failed."),
+	C(cert_coalesced, "ctlmirror_cert_coalesced_total",
+	    ".crt requests that shared another request's fetch."),
+	C(cert_remembered, "ctlmirror_cert_remembered_total",
+	    ".crt requests answered 404 at once: their fetch failed within cert_retry_after."),
+	C(cert_rate_limited, "ctlmirror_cert_rate_limited_total",
+	    ".crt requests answered 503: over cert_fetch_rate."),
+#undef C
+};
+
+static uint64_t *
+counter(struct metrics *m, int i)
+{
+	return (uint64_t *)(void *)((char *)m + counters[i].off);
+}
+
+static const uint64_t *
+counter_c(const struct metrics *m, int i)
+{
+	return (const uint64_t *)(const void *)((const char *)m + counters[i].off);
+}
+
 void
 metrics_add(struct metrics *dst, const struct metrics *src)
 {
@@ -32,7 +78,8 @@ metrics_add(struct metrics *dst, const struct metrics *src)
 			dst->requests[t][i] += __atomic_load_n(&src->requests[t][i], __ATOMIC_RELAXED);
 		dst->bytes[t] += __atomic_load_n(&src->bytes[t], __ATOMIC_RELAXED);
 	}
-	dst->refused_connections += __atomic_load_n(&src->refused_connections, __ATOMIC_RELAXED);
+	for (i = 0; i < (int)(sizeof(counters) / sizeof(counters[0])); i++)
+		*counter(dst, i) += __atomic_load_n(counter_c(src, i), __ATOMIC_RELAXED);
 }
 
 /* A label value in the exposition format: backslash, quote and newline escaped. */
@@ -49,14 +96,12 @@ label(FILE *out, const char *v)
 	}
 }
 
+/* ---- the live counters: written for every scrape ---- */
+
 void
-metrics_write(const struct metrics *m, const struct kind_health h[KIND_COUNT],
-    const size_t by_status[KIND_COUNT][5], const struct report_sync *sync, FILE *out)
+metrics_write_live(const struct metrics *m, FILE *out)
 {
-	static const char *const statuses[5] = {
-		"served", "pinned", "admitted", "quarantined", "rollback"
-	};
-	int t, i, k;
+	int t, i;
 
 	fprintf(out, "# HELP ctlmirror_requests_total HTTP responses by route and status code.\n"
 	    "# TYPE ctlmirror_requests_total counter\n");
@@ -78,9 +123,29 @@ metrics_write(const struct metrics *m, const struct kind_health h[KIND_COUNT],
 		if (m->bytes[t] > 0)
 			fprintf(out, "ctlmirror_response_bytes_total{route=\"%s\"} %llu\n",
 			    route_target_str((enum route_target)t), (unsigned long long)m->bytes[t]);
-	fprintf(out, "# HELP ctlmirror_refused_connections_total Connections closed because max_connections was reached.\n"
-	    "# TYPE ctlmirror_refused_connections_total counter\n"
-	    "ctlmirror_refused_connections_total %llu\n", (unsigned long long)m->refused_connections);
+	for (i = 0; i < (int)(sizeof(counters) / sizeof(counters[0])); i++)
+		fprintf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", counters[i].name,
+		    counters[i].help, counters[i].name, counters[i].name,
+		    (unsigned long long)*counter_c(m, i));
+	fprintf(out, "# HELP ctlmirror_running_as_root 1 when `user = root` keeps the daemon root on purpose.\n"
+	    "# TYPE ctlmirror_running_as_root gauge\n"
+	    "ctlmirror_running_as_root %d\n", m->root_kept);
+	fprintf(out, "# HELP ctlmirror_start_time_seconds When this process started.\n"
+	    "# TYPE ctlmirror_start_time_seconds gauge\n"
+	    "ctlmirror_start_time_seconds %lld\n", (long long)m->started);
+}
+
+/* ---- the store's state: written once per change (ops.c keeps it) ---- */
+
+void
+metrics_write_state(const struct kind_health h[KIND_COUNT],
+    const size_t by_status[KIND_COUNT][5], const struct report_sync *sync, FILE *out)
+{
+	static const char *const statuses[5] = {
+		"served", "pinned", "admitted", "quarantined", "rollback"
+	};
+	int i, k;
+
 	fprintf(out, "# HELP ctlmirror_served_info The served version per kind (sequence as a label).\n"
 	    "# TYPE ctlmirror_served_info gauge\n");
 	for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
@@ -155,7 +220,4 @@ metrics_write(const struct metrics *m, const struct kind_health h[KIND_COUNT],
 		for (i = 0; i < 5; i++)
 			fprintf(out, "ctlmirror_store_versions{kind=\"%s\",status=\"%s\"} %zu\n",
 			    ctl_kind_str((enum ctl_kind)k), statuses[i], by_status[k][i]);
-	fprintf(out, "# HELP ctlmirror_start_time_seconds When this process started.\n"
-	    "# TYPE ctlmirror_start_time_seconds gauge\n"
-	    "ctlmirror_start_time_seconds %lld\n", (long long)m->started);
 }

@@ -15,7 +15,7 @@
 
 static const char *const target_names[RT_COUNT] = {
 	"cab", "seq", "crt", "healthz", "status_json", "status", "metrics",
-	"not_found", "forbidden", "bad_method", "bad_request",
+	"pac", "not_found", "forbidden", "bad_method", "bad_request",
 };
 
 const char *
@@ -132,6 +132,8 @@ route_path(const struct config *cfg, const char *path, int via_mirror_host,
 			out->target = RT_STATUS_HTML;
 		else if (strcmp(path + 12, "metrics") == 0)
 			out->target = RT_METRICS;
+		else if (strcmp(path + 12, "proxy.pac") == 0)
+			out->target = RT_PAC;
 		return;
 	}
 	if (via_mirror_host && under(path, ROUTE_UPSTREAM_PATH, name)) {

@@ -25,12 +25,13 @@ enum route_target {
 	RT_STATUS_JSON,		/* /_ctlmirror/status.json */
 	RT_STATUS_HTML,		/* /_ctlmirror/status */
 	RT_METRICS,		/* /_ctlmirror/metrics */
+	RT_PAC,			/* /_ctlmirror/proxy.pac: for every client (pac.h) */
 	RT_NOT_FOUND,		/* 404 */
 	RT_FORBIDDEN,		/* 403: an absolute URI for a host we do not mirror */
 	RT_BAD_METHOD,		/* 405: CONNECT, POST, ... */
 	RT_BAD_REQUEST,		/* 400: unparseable or hostile target */
 };
-#define RT_COUNT 11
+#define RT_COUNT 12
 
 enum route_way { WAY_PROXY = 0, WAY_DNS, WAY_FLAT, WAY_OPERATOR };
 

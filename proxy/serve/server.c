@@ -3,14 +3,14 @@
  */
 #include <errno.h>
 #include <arpa/inet.h>
-#include <grp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -23,6 +23,8 @@
 #include <event2/util.h>
 
 #include "proxy/serve/http.h"
+#include "proxy/serve/ops.h"
+#include "proxy/serve/privs.h"
 #include "proxy/serve/server.h"
 #include "proxy/serve/worker.h"
 #include "proxy/trust.h"
@@ -41,6 +43,127 @@
 /* How long in-flight responses get after SIGTERM before the loops stop. */
 #define DRAIN_SECONDS 2
 #define LISTEN_BACKLOG 1024
+/*
+ * Accepted connections waiting for admission (conns.h) before a worker stops
+ * accepting until they are admitted or refused: the accept loop would
+ * otherwise take the whole backlog at once, and hold its fds.
+ */
+#define ADMIT_BATCH 64
+/* After accept fails (the open-file limit), how long the listeners stay off. */
+#define ACCEPT_PAUSE_MS 250
+/* Pauses this close together are one episode, logged once. */
+#define PAUSE_EPISODE_SECONDS 5
+/*
+ * Open files besides the connections: the store, the logs, upstream
+ * transfers, and per worker its loop, its listeners and a batch of accepts.
+ */
+#define FD_RESERVE 32
+#define FD_RESERVE_PER_WORKER (ADMIT_BATCH + 8)
+
+/* The worker this thread runs: a listener's error callback is given only the evhttp. */
+static _Thread_local struct worker *this_worker;
+
+/*
+ * The soft open-file limit raised toward the hard one until max_connections
+ * fits: 0, or -1 with why in err.
+ */
+static int
+fit_open_files(unsigned long max_conns, size_t n_workers, char *err, size_t errlen)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)max_conns + FD_RESERVE + (rlim_t)n_workers * FD_RESERVE_PER_WORKER;
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		snprintf(err, errlen, "cannot read the open-file limit: %s", strerror(errno));
+		return -1;
+	}
+	was = rl.rlim_cur;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			/* an unlimited hard limit is still bounded by the kernel's nr_open */
+			rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+			(void)setrlimit(RLIMIT_NOFILE, &rl);
+		}
+		if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+			rl.rlim_cur = was;
+		if (rl.rlim_cur > was)
+			server_log("open-file limit raised from %llu to %llu",
+			    (unsigned long long)was, (unsigned long long)rl.rlim_cur);
+	}
+	if (rl.rlim_cur < want) {
+		snprintf(err, errlen, "max_connections = %lu needs %llu open files (%llu more for "
+		    "the store, logs, upstream transfers and %zu worker%s), but the open-file "
+		    "limit is %llu (hard limit %llu): lower max_connections, or raise the limit "
+		    "(LimitNOFILE= in the systemd unit, ulimit -n)", max_conns,
+		    (unsigned long long)want, (unsigned long long)(want - max_conns), n_workers,
+		    n_workers == 1 ? "" : "s", (unsigned long long)rl.rlim_cur,
+		    (unsigned long long)rl.rlim_max);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+listeners_enable(struct worker *w, int on)
+{
+	size_t i;
+
+	for (i = 0; i < w->n_bound; i++) {
+		struct evconnlistener *l = evhttp_bound_socket_get_listener(w->bound[i]);
+
+		if (on)
+			evconnlistener_enable(l);
+		else
+			evconnlistener_disable(l);
+	}
+}
+
+static void
+on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	w->accept_paused = 0;
+	if (!w->draining)
+		listeners_enable(w, 1);
+}
+
+/*
+ * accept() failed, at the open-file limit most likely: libevent's listener
+ * would retry at once, for ever. Stop accepting for a moment, close the
+ * oldest idle connection to make room, and say so once per episode.
+ */
+static void
+on_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct worker *w = this_worker;
+	struct timeval pause = { 0, ACCEPT_PAUSE_MS * 1000 };
+	struct timespec now;
+	int err = EVUTIL_SOCKET_ERROR();
+
+	(void)arg;
+	if (w == NULL) {
+		evconnlistener_disable(l);	/* never spin, even without a worker to resume it */
+		return;
+	}
+	listeners_enable(w, 0);
+	w->accept_paused = 1;
+	event_add(w->resume, &pause);
+	__atomic_store_n(&w->metrics.accept_paused, w->metrics.accept_paused + 1,
+	    __ATOMIC_RELAXED);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (w->last_pause == 0 || now.tv_sec - w->last_pause >= PAUSE_EPISODE_SECONDS)
+		server_log(err == EMFILE || err == ENFILE ?
+		    "open-file limit reached: not accepting for now (%s); idle connections are "
+		    "closed to make room" : "accept failed: not accepting for now (%s)",
+		    strerror(err));
+	w->last_pause = now.tv_sec > 0 ? now.tv_sec : 1;
+	conns_close_idle(&w->conns, NULL);
+}
 
 /* The limits on clients; applied at start and on SIGHUP. */
 static void
@@ -49,6 +172,11 @@ apply_limits(struct worker *w)
 	size_t input_max = 2 * (size_t)w->cfg.max_header_size + 4096;
 
 	w->max_conns = (w->cfg.max_connections + w->sv->n_workers - 1) / w->sv->n_workers;
+	w->conns.max = w->max_conns;
+	w->conns.per_client = config_per_client_max(&w->cfg);
+	w->conns.max_addrs = w->cfg.max_connections;
+	w->conns.header_timeout.tv_sec = (time_t)w->cfg.header_timeout;
+	w->conns.keepalive_timeout.tv_sec = (time_t)w->cfg.keepalive_timeout;
 	/*
 	 * Unread input a connection may hold (pipelined requests behind the one
 	 * being answered): twice the largest request evhttp accepts, at least 64 KB.
@@ -133,6 +261,7 @@ bind_one(struct worker *w, const char *addr)
 	 * written after the headers waits for a delayed ACK (40 ms).
 	 */
 	setsockopt(evconnlistener_get_fd(l), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	evconnlistener_set_error_cb(l, on_accept_error);
 	if ((b = evhttp_bind_listener(w->http, l)) == NULL) {
 		evconnlistener_free(l);
 		server_log("cannot serve HTTP on %s", addr);
@@ -176,11 +305,16 @@ resolve_port(struct worker *w, char *addr, size_t len)
 static struct bufferevent *
 make_bufferevent(struct event_base *base, void *arg)
 {
+	struct worker *w = arg;
 	struct bufferevent *bev;
 
-	(void)arg;
 	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) != NULL)
 		bufferevent_set_max_single_write(bev, 1 << 20);
+	/* counted from accept (conns.h); a pile of them waits for their admission */
+	if (conns_accepted(&w->conns, bev) >= ADMIT_BATCH && !w->accept_paused) {
+		listeners_enable(w, 0);
+		event_active(w->resume, EV_TIMEOUT, 1);
+	}
 	return bev;
 }
 
@@ -215,7 +349,16 @@ worker_init(struct server *sv, struct worker *w, size_t index)
 	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
 	    EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(w->http, http_handle, w);
-	evhttp_set_bevcb(w->http, make_bufferevent, NULL);
+	evhttp_set_bevcb(w->http, make_bufferevent, w);
+	if (conns_init(&w->conns, w->base) != 0 ||
+	    (w->resume = evtimer_new(w->base, on_resume, w)) == NULL) {
+		server_log("cannot create an event loop");
+		return -1;
+	}
+	w->conns.clients = &sv->clients;
+	w->conns.metrics = &w->metrics;
+	w->conns.on_close = http_conn_closed;
+	w->conns.on_close_arg = w;
 	w->cfg = sv->cfg;
 	w->served.flags = SERVED_BYTES | SERVED_LISTED;
 	apply_limits(w);
@@ -231,14 +374,17 @@ worker_init(struct server *sv, struct worker *w, size_t index)
 static void
 worker_free(struct worker *w)
 {
-	fetcher_free(w->fetcher);	/* aborts transfers; their callbacks do not run */
 	if (w->http != NULL)
 		evhttp_free(w->http);	/* closes connections: waiters learn it first */
 	http_release_waits(w);
+	certbroker_client_free(&w->certs);	/* after the broker: nothing delivers now */
 	conns_free(&w->conns);
+	if (w->resume != NULL)
+		event_free(w->resume);
 	if (w->base != NULL)
 		event_base_free(w->base);
 	served_free(&w->served);
+	ops_free(w);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -247,25 +393,28 @@ worker_run(void *arg)
 {
 	struct worker *w = arg;
 
+	this_worker = w;
 	event_base_dispatch(w->base);
 	return NULL;
 }
 
+/*
+ * Whom to run as (privs.h): after binding and opening the store, before any
+ * thread; the store's own files go to that user first.
+ */
 static int
-drop_privileges(const char *user)
+drop_privileges(struct server *sv, const struct privs *pv)
 {
-	struct passwd *pw;
+	char err[CONFIG_PATH_MAX + 256];
 
-	if (user[0] == '\0')
-		return 0;
-	if ((pw = getpwnam(user)) == NULL) {
-		server_log("user '%s' does not exist", user);
+	if (privs_chown_store(pv, sv->cfg.store, err, sizeof(err)) != PRIVS_OK ||
+	    privs_drop(pv, err, sizeof(err)) != PRIVS_OK) {
+		server_log("%s", err);
 		return -1;
 	}
-	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
-		server_log("cannot drop privileges to %s: %s", user, strerror(errno));
-		return -1;
-	}
+	if (pv->kept_root)
+		server_log("user = root: running as root on purpose; without 'user =' the "
+		    "daemon would drop to ctlmirror or nobody");
 	return 0;
 }
 
@@ -324,6 +473,7 @@ worker_drain(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	w->draining = 1;
+	event_del(w->resume);
 	for (i = 0; i < w->n_bound; i++)
 		evhttp_del_accept_socket(w->http, w->bound[i]);
 	w->n_bound = 0;
@@ -402,11 +552,20 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		fresh.n_listen = sv->cfg.n_listen;
 		fresh.workers = sv->cfg.workers;
 		memcpy(fresh.store, sv->cfg.store, sizeof(fresh.store));
+		if (fresh.max_connections != sv->cfg.max_connections &&
+		    fit_open_files(fresh.max_connections, sv->n_workers, err, sizeof(err)) != 0) {
+			server_log("SIGHUP: %s; keeping max_connections = %lu", err,
+			    sv->cfg.max_connections);
+			fresh.max_connections = sv->cfg.max_connections;
+		}
 		/*
 		 * Workers copy it in their own threads (worker_reconfigure), maybe
 		 * still the last SIGHUP's copy while this one arrives: under the lock.
 		 */
 		server_config_set(sv, &fresh);
+		/* the store is written on this thread only */
+		store_set_failed_budget(sv->store, sv->cfg.failed_keep,
+		    config_failed_budget_bytes(&sv->cfg));
 		for (i = 0; i < sv->n_workers; i++)
 			event_base_once(sv->workers[i].base, -1, EV_TIMEOUT,
 			    worker_reconfigure, &sv->workers[i], NULL);
@@ -456,10 +615,10 @@ start_polling(struct server *sv, struct event_base *base)
 
 /* One line on what is served, so whoever started it knows where it stands. */
 static void
-announce(struct server *sv)
+announce(struct server *sv, const struct privs *pv)
 {
 	struct served_set set;
-	char line[512];
+	char line[512], as[PRIVS_NAME_MAX + 32];
 	size_t n = 0;
 	int k, any = 0;
 
@@ -477,13 +636,14 @@ announce(struct server *sv)
 		any = 1;
 	}
 	served_free(&set);
+	privs_describe(pv, as, sizeof(as));
 	if (any)
-		server_log("listening on http://%s/ with %zu worker%s; serving %s",
-		    sv->cfg.listen[0], sv->n_workers, sv->n_workers == 1 ? "" : "s", line);
+		server_log("listening on http://%s/ with %zu worker%s; serving %s; running as %s",
+		    sv->cfg.listen[0], sv->n_workers, sv->n_workers == 1 ? "" : "s", line, as);
 	else
 		server_log("listening on http://%s/; the store %s is empty: fill it with "
-		    "'ctlmirror import --store %s FILE.cab' (or let it sync upstream)",
-		    sv->cfg.listen[0], sv->cfg.store, sv->cfg.store);
+		    "'ctlmirror import --store %s FILE.cab' (or let it sync upstream); running as %s",
+		    sv->cfg.listen[0], sv->cfg.store, sv->cfg.store, as);
 }
 
 static size_t
@@ -507,6 +667,7 @@ open_store(struct server *sv)
 	}
 	/* events and served-since on the daemon's clock (serve --now moves it) */
 	store_set_clock(sv->store, clock_of, sv);
+	store_set_failed_budget(sv->store, sv->cfg.failed_keep, config_failed_budget_bytes(&sv->cfg));
 	return 0;
 }
 
@@ -514,9 +675,14 @@ int
 server_run(const struct config *cfg, const char *config_path, time_t skew)
 {
 	static struct server sv;	/* large (per-worker sets and counters) */
+	/* the messages of every module the page shows, for sv.lang */
+	const struct lang_msgs server_msgs[] = { health_msgs };
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL, *ev_flush = NULL;
 	struct timeval second = { 1, 0 };
 	struct event_base *main_base;
+	struct privs pv;
+	char err[512];
+	uint64_t seed = 0;
 	size_t i, started = 0;
 	int status = -1;
 
@@ -534,13 +700,29 @@ server_run(const struct config *cfg, const char *config_path, time_t skew)
 		server_log("libevent has no thread support");
 		goto out;
 	}
+	if (privs_resolve(sv.cfg.user, &pv, err, sizeof(err)) != PRIVS_OK) {
+		server_log("%s", err);
+		goto out;
+	}
 	sv.n_workers = worker_count(&sv.cfg);
+	if (fit_open_files(sv.cfg.max_connections, sv.n_workers, err, sizeof(err)) != 0) {
+		server_log("cannot start: %s", err);
+		goto out;
+	}
+	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		seed = ((uint64_t)random() << 32) ^ (uint64_t)random();
+	if (clients_init(&sv.clients, seed) != 0) {
+		server_log("cannot set up the per-client connection counts");
+		goto out;
+	}
 	for (i = 0; i < sv.n_workers; i++)
 		if (worker_init(&sv, &sv.workers[i], i) != 0)
 			goto out;
 	main_base = sv.workers[0].base;
-	if (drop_privileges(sv.cfg.user) != 0 || open_access_log(&sv) != 0 ||
-	    open_store(&sv) != 0)
+	this_worker = &sv.workers[0];
+	/* the access log after the drop: a SIGHUP reopens it as that user too */
+	if (open_store(&sv) != 0 || drop_privileges(&sv, &pv) != 0 ||
+	    open_access_log(&sv) != 0)
 		goto out;
 	ev_term = evsignal_new(main_base, SIGTERM, on_term, &sv);
 	ev_int = evsignal_new(main_base, SIGINT, on_term, &sv);
@@ -557,8 +739,20 @@ server_run(const struct config *cfg, const char *config_path, time_t skew)
 	sv.syncer.state = &sv.sync_state;
 	sv.syncer.done = on_round_done;
 	sv.syncer.done_arg = &sv;
+	/* one memory of failed .crt fetches for sync and the workers' broker (main loop) */
+	certcache_init(&sv.certcache);
+	sv.syncer.certcache = &sv.certcache;
+	if ((sv.certs = certbroker_new(main_base, sv.store, &sv.cfg, &sv.certcache, clock_of,
+	    &sv)) == NULL) {
+		server_log("cannot set up certificate fetches");
+		goto out;
+	}
+	sv.privs = pv;
+	/* every language the page speaks, looked up now: workers never change the locale */
+	if (lang_pack_build(&sv.lang, server_msgs, sizeof(server_msgs) / sizeof(server_msgs[0])) != 0)
+		server_log("out of memory translating the page: it is in English only");
 	refresh_trust(&sv, "start");
-	announce(&sv);
+	announce(&sv, &pv);
 	if (sv.cfg.poll_interval > 0 && start_polling(&sv, main_base) != 0)
 		goto out;
 	for (started = 1; started < sv.n_workers; started++)
@@ -585,8 +779,11 @@ out:
 		event_free(ev_flush);
 	sync_free(&sv.syncer);
 	fetcher_free(sv.syncer.fetcher);
+	certbroker_free(sv.certs);	/* aborts its transfers; before the workers' clients */
 	for (i = 0; i < sv.n_workers; i++)
 		worker_free(&sv.workers[i]);
+	this_worker = NULL;
+	clients_destroy(&sv.clients);
 	store_close(sv.store);
 	pthread_mutex_lock(&sv.log_lock);
 	if (sv.access_log != NULL)
@@ -596,6 +793,7 @@ out:
 	pthread_mutex_destroy(&sv.log_lock);
 	pthread_mutex_destroy(&sv.sync_lock);
 	pthread_mutex_destroy(&sv.cfg_lock);
+	lang_pack_free(&sv.lang);
 	libevent_global_shutdown();
 	return status;
 }

@@ -22,12 +22,15 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
-#include "proxy/certfetch.h"
+#include "proxy/certcache.h"
 #include "proxy/config.h"
 #include "proxy/fetch.h"
+#include "proxy/lang.h"
 #include "proxy/report.h"
+#include "proxy/serve/certbroker.h"
 #include "proxy/serve/conns.h"
 #include "proxy/serve/metrics.h"
+#include "proxy/serve/privs.h"
 #include "proxy/served.h"
 #include "proxy/sync.h"
 #include "store/store.h"
@@ -36,6 +39,7 @@
 
 struct server;
 struct cert_wait;
+struct ops_cache;
 
 struct worker {
 	struct server *sv;
@@ -48,10 +52,14 @@ struct worker {
 	struct config cfg;		/* this thread's copy; replaced on SIGHUP */
 	struct served_set served;	/* what this thread serves, reloaded when it changed */
 	struct metrics metrics;		/* written by this thread only */
-	struct fetcher *fetcher;	/* on-demand .crt fetches, created when first needed */
-	struct cert_wait *waits;	/* .crt requests waiting for a fetch */
+	struct certbroker_client certs;	/* on-demand .crt fetches (set up when first needed) */
+	struct cert_wait *waits;	/* .crt requests waiting for the broker */
 	struct conn_table conns;	/* open connections */
 	size_t max_conns;		/* this worker's share of max_connections */
+	struct event *resume;		/* accepting again after a pause (server.c) */
+	int accept_paused;		/* the listeners are off until resume runs */
+	time_t last_pause;		/* monotonic seconds of the last pause: one log line per episode */
+	struct ops_cache *ops;		/* the operator endpoints' cache (ops.h); ops_free() */
 	int draining;
 };
 
@@ -66,10 +74,15 @@ struct server {
 	struct report_sync sync;	/* a copy of sync_state after each round */
 	struct report_sync sync_state;	/* the main thread's, written during rounds */
 	struct sync_ctx syncer;		/* main thread: polls upstream, holds the trust set */
+	struct certcache certcache;	/* main thread: failed .crt fetches, the client fetch rate */
+	struct certbroker *certs;	/* main thread's loop: .crt fetches for every worker */
+	struct clients clients;		/* open connections per client address, all workers */
 	pthread_mutex_t log_lock;	/* guards access_log (reopened on SIGHUP) */
 	FILE *access_log;		/* NULL: stdout */
 	time_t started;
 	time_t skew;			/* serve --now: added to the clock, 0 otherwise */
+	struct privs privs;		/* whom the daemon runs as (privs.h) */
+	struct lang_pack lang;		/* the page's languages: built at start, then read-only */
 };
 
 /* The daemon's "now": the clock, moved by serve --now. */
