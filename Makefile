@@ -4,6 +4,7 @@
 #              and the daemon tests in a ThreadSanitizer build
 #   make lint  cppcheck and clang-tidy over the C sources; fails on any finding
 #   make install / make deb   install under PREFIX (DESTDIR honoured) / build a Debian package
+#   make soak  the soak test for SOAK_SECONDS (default 300): clients, syncs, pins, SIGHUPs together
 #
 # CC=clang make test builds with clang. A compiler other than the default gets
 # its own build directories (build-clang, build-asan-clang, ...), so no CMake
@@ -36,9 +37,9 @@ CLANG_TIDY ?= $(shell command -v clang-tidy-14 || echo clang-tidy)
 # ctest label of the tests that start `ctlmirror serve`: the TSan build runs those.
 DAEMON_LABEL ?= daemon
 
-.PHONY: all deps deps-lint deps-test deps-bench build build-asan build-tsan run test install deb \
+.PHONY: all deps deps-lint deps-test deps-bench build build-asan build-tsan run test install deb po \
 	test-release test-asan test-tsan lint lint-config lint-tidy lint-cppcheck lint-version \
-	bench clean deps-fuzz build-fuzz fuzz fuzz-smoke
+	bench clean deps-fuzz build-fuzz fuzz fuzz-smoke soak
 
 all: build
 
@@ -89,6 +90,15 @@ run: build
 PREFIX ?= /usr/local
 install: build
 	DESTDIR='$(DESTDIR)' cmake --install $(BUILD) --prefix '$(PREFIX)'
+
+# make po: po/ctlmirror.pot from the sources in po/POTFILES, merged into each
+# po/LANG.po (then translate what msgmerge left empty or fuzzy).
+XGETTEXT_ARGS = --from-code=UTF-8 -k_ -kN_ -kngettext:1,2 --add-comments=TRANSLATORS \
+	--package-name=ctlmirror --msgid-bugs-address= --no-location
+po:
+	xgettext $(XGETTEXT_ARGS) -o po/ctlmirror.pot $$(grep -v '^#' po/POTFILES)
+	for f in po/*.po; do msgmerge --quiet --update --backup=none --no-location "$$f" po/ctlmirror.pot; done
+	@for f in po/*.po; do printf '%s: ' "$$f"; msgfmt --statistics -o /dev/null "$$f"; done
 
 # make deb: a Debian package under /usr (CPack), written to $(BUILD)/deb/.
 deb: build
@@ -164,6 +174,17 @@ fuzz-smoke: build-fuzz
 	./fuzz/run.sh --smoke $(FUZZ_BUILD) $(FUZZ_SMOKE_SECONDS)
 
 test: lint test-release test-asan test-tsan fuzz-smoke
+
+# The soak test (tests/soak.py; `make test` runs it for 20 s as ctest's `soak`):
+# SOAK_CLIENTS clients, syncs that change the served version, pins and SIGHUPs
+# together for SOAK_SECONDS, every reply checked against what could be served at
+# that moment; prints a summary. Fixtures from forge, as ctest makes them.
+SOAK_SECONDS ?= 300
+SOAK_CLIENTS ?= 6
+soak: build deps-test
+	./$(BUILD)/tests/forge $(BUILD)/tests/fixtures
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_CLIENTS=$(SOAK_CLIENTS) CTLMIRROR_CONFIG= \
+	    python3 tests/soak.py $(BUILD)/ctlmirror $(BUILD)/tests/fixtures
 
 bench: build deps-bench
 	./bench/verify/run.sh $(BUILD)

@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,13 @@ config_per_client_max(const struct config *c)
 	if (c->max_connections_per_client != 0)
 		return c->max_connections_per_client;
 	return n < 8 ? 8 : n;
+}
+
+unsigned long long
+config_failed_budget_bytes(const struct config *c)
+{
+	return c->failed_budget_mb > ULLONG_MAX >> 20 ? ULLONG_MAX :
+	    (unsigned long long)c->failed_budget_mb << 20;
 }
 
 void

@@ -75,6 +75,9 @@ int config_keeps(const struct config *c, const char *kind);
  */
 unsigned long config_per_client_max(const struct config *c);
 
+/* failed_budget_mb in bytes (saturating). */
+unsigned long long config_failed_budget_bytes(const struct config *c);
+
 /* Fills c with the embedded defaults. */
 void config_defaults(struct config *c);
 

@@ -3,7 +3,8 @@
 #   deps.sh        to build and run (make run)
 #   deps.sh lint   also the static analysers and clang (make lint)
 #   deps.sh test   also what the test suite uses: the lint tools, clang for the ThreadSanitizer
-#                  build, Chromium to render the status page (make test)
+#                  build, Chromium to render the status page, systemd for systemd-analyze
+#                  (the unit file's security score), node to evaluate the PAC file (make test)
 #   deps.sh bench  also nginx and wrk, the reference and the load generator (make bench)
 #   deps.sh fuzz   also clang and its libFuzzer runtime (make fuzz; make test runs fuzz-smoke,
 #                  so test has them too)
@@ -11,12 +12,12 @@
 set -eu
 
 pkgs="build-essential cmake pkg-config libssl-dev libmspack-dev liblmdb-dev libevent-dev
-libcurl4-openssl-dev libcmocka-dev gcab cabextract curl jq python3 openssl"
+libcurl4-openssl-dev libcmocka-dev libjson-c-dev gettext gcab cabextract curl jq python3 openssl"
 lint="clang clang-tidy cppcheck"
 fuzz="clang libclang-rt-14-dev"
 case "${1:-}" in
 lint) pkgs="$pkgs $lint" ;;
-test) pkgs="$pkgs $lint $fuzz chromium" ;;
+test) pkgs="$pkgs $lint $fuzz chromium systemd nodejs" ;;
 bench) pkgs="$pkgs nginx wrk" ;;
 fuzz) pkgs="$pkgs $fuzz" ;;
 "") ;;

@@ -44,7 +44,8 @@ def expected(prefix):
              prefix + "/share/man/man1/ctlmirror.1",
              prefix + "/lib/systemd/system/ctlmirror.service",
              prefix + "/lib/sysusers.d/ctlmirror.conf",
-             prefix + "/lib/tmpfiles.d/ctlmirror.conf"}
+             prefix + "/lib/tmpfiles.d/ctlmirror.conf",
+             prefix + "/share/locale/ja/LC_MESSAGES/ctlmirror.mo"}
             | {prefix + "/share/doc/ctlmirror/" + d for d in docs})
 
 

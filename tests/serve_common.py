@@ -90,7 +90,7 @@ class Cli:
     def export(self, d):
         if os.path.exists(d):
             shutil.rmtree(d)
-        r = self.run("export", d)
+        r = self.run("export", "--allow-missing", d)
         if r.returncode != 0:
             raise Broken(f"export {d}: exit {r.returncode}: {r.stderr.strip()}")
         return {n: read(os.path.join(d, n)) for n in os.listdir(d)}

@@ -454,8 +454,19 @@ class Scenario:
         os.makedirs(parent)
         out = os.path.join(parent, "www")
         vs = m.versions()
+        # the forged authroot CTL lists roots the store lacks: named, and DIR not written
         r = m.run("export", out)
-        check(r.returncode == 0, f"export: exit {r.returncode} {out_of(r).strip()}")
+        missing = re.findall(r"missing ([0-9A-F]{40})\.crt", r.stderr)
+        check(r.returncode == 1 and missing and not os.path.exists(out) and "--allow-missing" in r.stderr,
+              f"export with listed roots missing: exit {r.returncode}, want 1 naming them, DIR absent: {out_of(r).strip()}")
+        check(os.listdir(parent) == [], f"a refused export left something beside DIR: {os.listdir(parent)}")
+        r = m.run("export", "--allow-missing", out)
+        check(r.returncode == 0 and f"{len(missing)} listed roots missing" in r.stdout,
+              f"export --allow-missing: exit {r.returncode} {out_of(r).strip()}")
+        check(sorted(re.findall(r"warning: missing ([0-9A-F]{40})\.crt", r.stderr)) == sorted(missing),
+              f"export --allow-missing does not name the same missing roots: {r.stderr.strip()}")
+        if os.path.isdir(out):
+            check(not any(f"{s}.crt" in os.listdir(out) for s in missing), "export wrote a .crt it called missing")
         self.check_export(out, vs, "export")
         with open(os.path.join(out, "stray.txt"), "w") as f:
             f.write("left over")
@@ -463,7 +474,7 @@ class Scenario:
         r = m.run("pin", "--force", sha1["sha256"][:16])
         check(r.returncode == 0, f"pin before re-export: exit {r.returncode}")
         self.ev("pinned", "authroot-sha1")
-        r = m.run("export", out)
+        r = m.run("export", "--allow-missing", out)
         check(r.returncode == 0, f"re-export: exit {r.returncode} {out_of(r).strip()}")
         check(not os.path.exists(os.path.join(out, "stray.txt")), "re-export left a file of the old tree: DIR not replaced whole")
         check(os.listdir(parent) == ["www"], f"export left something beside DIR: {os.listdir(parent)}")
@@ -477,7 +488,7 @@ class Scenario:
         os.makedirs(m2.store)
         m2.imp(fx.path("authroot-ok"))
         out2 = os.path.join(parent, "only")
-        r = m2.run("export", out2)
+        r = m2.run("export", "--allow-missing", out2)
         check(r.returncode == 0, f"export of an authroot-only store: exit {r.returncode}")
         if os.path.isdir(out2):
             check(sorted(os.listdir(out2)) == ["authrootseq.txt", "authrootstl.cab"],
@@ -569,7 +580,7 @@ class Scenario:
         rc, st = m.status()
         check((st.get("authroot", {}).get("served") or {}).get("sha256") == fx["sha256-large"]["sha256"], "after gc+unpin the newest is not served")
         out = os.path.join(self.tmp, "after-gc")
-        r = m.run("export", out)
+        r = m.run("export", "--allow-missing", out)
         check(r.returncode == 0 and os.path.isfile(os.path.join(out, "authrootstl.cab"))
               and sha256_file(os.path.join(out, "authrootstl.cab")) == fx["sha256-large"]["sha256"],
               f"export after gc: exit {r.returncode} {out_of(r).strip()}")
@@ -701,7 +712,7 @@ def map_full(binary, fx, tmp):
     after = m.versions()
     check(after == before, f"after a full map, versions lists {len(after)} copies, had {len(before)}")
     out = os.path.join(d, "www")
-    r = m.run("export", out)
+    r = m.run("export", "--allow-missing", out)
     check(r.returncode == 0 and os.path.isfile(os.path.join(out, "authrootstl.cab"))
           and sha256_file(os.path.join(out, "authrootstl.cab")) == F["authroot-ok"]["sha256"],
           f"export after a full map: exit {r.returncode} {out_of(r).strip()}")

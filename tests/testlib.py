@@ -413,6 +413,10 @@ def write_config(path, store, anchors, pins=(), **keys):
     repeats its key. Returns path."""
     lines = [f"store = {store}", f"anchors = {anchors}", "poll_interval = 0"]
     lines += [f"anchor_pin = {p}" for p in pins]
+    if os.geteuid() == 0 and "user" not in keys:
+        # a root test run keeps root: the test's files are in 0700 directories (privs.py
+        # tests the drop)
+        lines.append("user = root")
     if "upstream" not in keys:
         keys["upstream"] = f"http://127.0.0.1:{closed_port()}/"
     for k, v in keys.items():

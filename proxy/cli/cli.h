@@ -45,6 +45,7 @@ int cli_status(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_sync(int argc, char **argv);
 int cli_reverify(int argc, char **argv);
+int cli_client_setup(int argc, char **argv);
 
 /* The options every command takes. */
 struct cli_opts {
@@ -52,13 +53,15 @@ struct cli_opts {
 	const char *store;	/* --store: overrides `store =` */
 	int json;		/* --json */
 	int help;		/* -h, --help */
+	const char *lang;	/* --lang: ja or en, over LANG/LC_MESSAGES */
 };
 
 #define CLI_COMMON_OPTIONS \
 	{ "config", required_argument, NULL, 'c' }, \
 	{ "store", required_argument, NULL, 'S' }, \
 	{ "json", no_argument, NULL, 'j' }, \
-	{ "help", no_argument, NULL, 'h' }
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "lang", required_argument, NULL, 'L' }
 #define CLI_COMMON_SHORT "c:h"
 
 /*

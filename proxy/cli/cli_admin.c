@@ -9,6 +9,7 @@
 
 #include "proxy/cli/cli.h"
 #include "proxy/cli/export.h"
+#include "proxy/hex.h"
 #include "verify/isotime.h"
 
 /* ---- pin / unpin ---- */
@@ -222,13 +223,28 @@ static void
 export_usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: ctlmirror export [-c CONFIG] [--store DIR] DIR\n"
+	    "usage: ctlmirror export [-c CONFIG] [--store DIR] [--allow-missing] DIR\n"
 	    "\n"
 	    "Writes the served files (authrootstl.cab, authrootseq.txt,\n"
-	    "disallowedcertstl.cab, pinrulesstl.cab and the listed roots' <SHA1>.crt that\n"
-	    "are in the store) to DIR, for any web server or file share to serve as\n"
-	    "RootDirURL. The tree is built beside DIR and renamed into place: DIR is never\n"
-	    "half-written.\n");
+	    "disallowedcertstl.cab, pinrulesstl.cab and the listed roots' <SHA1>.crt) to\n"
+	    "DIR, for any web server or file share to serve as RootDirURL. The tree is\n"
+	    "built beside DIR and renamed into place: DIR is never half-written.\n"
+	    "A listed root whose certificate the store lacks is named on stderr, and DIR\n"
+	    "is left as it was (exit 1; 'ctlmirror sync --certs' fetches them), unless\n"
+	    "--allow-missing: then the tree is written without them.\n"
+	    "\n"
+	    "Exit status: 0 written; 1 listed roots missing (not written); 2 usage error;\n"
+	    "3 the store or DIR could not be read or written.\n");
+}
+
+static int
+export_take(int c, const char *arg, void *ctx)
+{
+	(void)arg;
+	if (c != 'M')
+		return EXIT_USAGE;
+	*(int *)ctx = 1;
+	return 0;
 }
 
 int
@@ -237,11 +253,18 @@ cli_export(int argc, char **argv)
 	struct cli_opts o;
 	struct config cfg;
 	struct store *s = NULL;
+	static const struct option extra[] = {
+		{ "allow-missing", no_argument, NULL, 'M' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct export_result r;
-	char err[512];
-	int status;
+	char err[512], name[HEX_CRT_NAME_LEN];
+	size_t i;
+	int status, allow_missing = 0, rc;
 
-	status = cli_parse(argc, argv, NULL, NULL, NULL, &o, &cfg, "export", export_usage);
+	memset(&r, 0, sizeof(r));
+	status = cli_parse(argc, argv, extra, export_take, &allow_missing, &o, &cfg, "export",
+	    export_usage);
 	if (status != 0)
 		return status < 0 ? 0 : status;
 	if (optind != argc - 1) {
@@ -250,16 +273,27 @@ cli_export(int argc, char **argv)
 	}
 	if ((status = cli_store_open(&cfg, 1, &s, "export")) != 0)
 		return status;
-	if (export_tree(s, argv[optind], &r, err, sizeof(err)) != 0) {
-		fprintf(stderr, "ctlmirror export: %s\n", err);
-		status = EXIT_IO;
+	rc = export_tree(s, argv[optind], allow_missing, &r, err, sizeof(err));
+	for (i = 0; rc >= 0 && i < r.n_missing; i++) {
+		hex_crt_name(r.missing[i], name);
+		fprintf(stderr, "ctlmirror export: %s: missing %s (listed, not in the store)\n",
+		    allow_missing ? "warning" : "error", name);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "ctlmirror export: %s%s\n", err, rc > 0 ?
+		    "; 'ctlmirror sync --certs' fetches them, --allow-missing exports without them" : "");
+		status = rc > 0 ? EXIT_VERIFY_FAILED : EXIT_IO;
 		goto out;
 	}
-	printf("exported %zu list%s and %zu root certificate%s to %s\n", r.lists,
+	printf("exported %zu list%s and %zu root certificate%s to %s", r.lists,
 	    r.lists == 1 ? "" : "s", r.certs, r.certs == 1 ? "" : "s", argv[optind]);
+	if (r.n_missing > 0)
+		printf(" (%zu listed root%s missing)", r.n_missing, r.n_missing == 1 ? "" : "s");
+	printf("\n");
 	if (r.lists == 0)
 		fprintf(stderr, "ctlmirror export: warning: nothing is servable; the tree is empty\n");
 out:
+	export_result_free(&r);
 	store_close(s);
 	return status;
 }

@@ -10,6 +10,7 @@
 
 #include "proxy/cli/cli.h"
 #include "proxy/hex.h"
+#include "proxy/lang.h"
 #include "proxy/trust.h"
 #include "verify/isotime.h"
 
@@ -55,6 +56,9 @@ cli_common_option(int c, struct cli_opts *o)
 	case 'h':
 		o->help = 1;
 		return 1;
+	case 'L':
+		o->lang = optarg;
+		return 1;
 	default:
 		return 0;
 	}
@@ -66,6 +70,10 @@ cli_setup(const struct cli_opts *o, struct config *cfg, const char *cmd,
 {
 	int rc;
 
+	if (o->lang != NULL && lang_select(o->lang) != 0) {
+		fprintf(stderr, "ctlmirror %s: --lang takes ja or en, not '%s'\n", cmd, o->lang);
+		return EXIT_USAGE;
+	}
 	if (o->help) {
 		usage(stdout);
 		return -1;
@@ -184,6 +192,8 @@ cli_store_open(const struct config *cfg, int readonly, struct store **s,
 	}
 	/* events say when they happened, whatever --at judged them at */
 	store_set_clock(*s, real_clock, NULL);
+	/* failed copies keep their bytes within the configured budget */
+	store_set_failed_budget(*s, cfg->failed_keep, config_failed_budget_bytes(cfg));
 	/* a pin whose end has come lapses at the first write that sees it */
 	if (!readonly && store_pin_lapse(*s, time(NULL), &lapsed) == STORE_OK && lapsed > 0)
 		fprintf(stderr, "ctlmirror %s: %zu pin%s lapsed: the newest verified version is "
@@ -242,6 +252,7 @@ cli_json_version(struct json *j, const struct version *v)
 	json_str(j, "detail", v->detail);
 	json_str(j, "source", v->source);
 	json_int(j, "size", (long long)v->size);
+	json_bool(j, "bytes_dropped", v->bytes_dropped);
 	json_int(j, "entries", (long long)v->n_entries);
 	json_time(j, "chain_valid_from", v->chain_valid_from, v->has_chain);
 	json_time(j, "chain_valid_to", v->chain_valid_to, v->has_chain);

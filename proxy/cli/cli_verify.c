@@ -14,6 +14,7 @@
 #include "proxy/fileio.h"
 #include "proxy/hex.h"
 #include "proxy/json.h"
+#include "proxy/lang.h"
 #include "verify/cab.h"
 #include "verify/isotime.h"
 #include "verify/verify.h"
@@ -84,44 +85,72 @@ print_json(const char *file, const char *sha256, const struct verdict *v)
 	putchar('\n');
 }
 
+/* What each reason code means, in the administrator's language. */
+static const char *
+reason_meaning(enum vfy_reason r)
+{
+	switch (r) {
+	case VFY_OK: return NULL;
+	case VFY_CAB_MALFORMED: return N_("the file is not the one-member CAB Windows expects");
+	case VFY_NOT_CTL: return N_("the signed content is not a certificate trust list");
+	case VFY_DIGEST_MISMATCH: return N_("the list was changed after it was signed");
+	case VFY_BAD_SIGNATURE: return N_("the signature does not verify");
+	case VFY_NO_CHAIN: return N_("a certificate of the signer's chain is missing");
+	case VFY_UNTRUSTED_ROOT: return N_("the signer's chain ends at a root that is not trusted");
+	case VFY_WRONG_USAGE: return N_("the list or its signer is not for this kind of list");
+	case VFY_NOT_YET_VALID: return N_("a certificate of the signer's chain is not yet valid");
+	case VFY_EXPIRED: return N_("a certificate of the signer's chain has expired");
+	case VFY_INTERNAL: return N_("ctlmirror itself failed (out of memory), not the file");
+	}
+	return NULL;
+}
+
 static void
 print_human(const char *file, const struct verdict *v)
 {
 	char a[ISOTIME_LEN], b[ISOTIME_LEN];
+	const char *meaning = reason_meaning(v->reason);
 
 	if (v->reason == VFY_OK)
-		printf("%s: OK, a valid %s list\n", file, ctl_kind_str(v->kind));
+		printf(_("%s: OK, a valid %s list\n"), file, ctl_kind_str(v->kind));
 	else
-		printf("%s: %s, does not verify: %s\n", file,
-		    vfy_reason_str(v->reason), v->detail);
+		printf(_("%s: %s, does not verify: %s\n  (%s)\n"), file,
+		    vfy_reason_str(v->reason), v->detail, meaning != NULL ? _(meaning) : "?");
 	if (v->this_update != 0) {
-		printf("  sequence %s, thisUpdate %s, %zu entries, %s digest\n",
-		    v->sequence[0] ? v->sequence : "(none)",
+		printf(_("  sequence %s, thisUpdate %s, %zu entries, %s digest\n"),
+		    v->sequence[0] ? v->sequence : _("(none)"),
 		    isotime_format(v->this_update, a, sizeof(a)), v->n_entries,
-		    v->digest_alg[0] ? v->digest_alg : "unknown");
+		    v->digest_alg[0] ? v->digest_alg : _("unknown"));
 	}
 	if (v->signer != NULL)
-		printf("  signed by %s\n", v->signer);
+		printf(_("  signed by %s\n"), v->signer);
 	if (v->has_chain)
-		printf("  chain valid %s to %s, root %s\n",
+		printf(_("  chain valid %s to %s, root %s\n"),
 		    isotime_format(v->chain_valid_from, a, sizeof(a)),
 		    isotime_format(v->chain_valid_to, b, sizeof(b)),
 		    v->chain_root ? v->chain_root : "?");
 	if (v->has_timestamp)
-		printf("  time-stamped %s (%s)\n",
+		printf(_("  time-stamped %s (%s)\n"),
 		    isotime_format(v->timestamp, a, sizeof(a)),
-		    v->timestamp_verified ? "verified: the chain is checked at this time" :
-		    "not verified: the chain is checked at the given time");
+		    v->timestamp_verified ? _("verified: the chain is checked at this time") :
+		    _("not verified: the chain is checked at the given time"));
 	if (v->nested_signatures > 0)
-		printf("  %zu nested signature%s (reported, not checked)\n",
-		    v->nested_signatures, v->nested_signatures == 1 ? "" : "s");
-	if (v->reason == VFY_EXPIRED || v->reason == VFY_NOT_YET_VALID)
-		printf("  Windows clients would log CAPI2 event 4107 for this file: the certificate\n"
-		    "  '%s' in the signer's chain is %s at %s.\n",
+		printf(ngettext("  %zu nested signature (reported, not checked)\n",
+		    "  %zu nested signatures (reported, not checked)\n", v->nested_signatures),
+		    v->nested_signatures);
+	if (v->reason == VFY_EXPIRED)
+		printf(_("  Windows clients would log CAPI2 event 4107 for this file: the certificate\n"
+		    "  '%s' in the signer's chain is past the end of its validity period at %s.\n"),
 		    v->out_of_validity ? v->out_of_validity : "?",
-		    v->reason == VFY_EXPIRED ? "past the end of its validity period" :
-		    "not yet inside its validity period",
 		    isotime_format(v->verified_at, a, sizeof(a)));
+	if (v->reason == VFY_NOT_YET_VALID)
+		printf(_("  Windows clients would log CAPI2 event 4107 for this file: the certificate\n"
+		    "  '%s' in the signer's chain is not yet inside its validity period at %s.\n"),
+		    v->out_of_validity ? v->out_of_validity : "?",
+		    isotime_format(v->verified_at, a, sizeof(a)));
+	if (v->reason == VFY_EXPIRED || v->reason == VFY_NOT_YET_VALID)
+		printf(_("  The event reads: \"A required certificate is not within its validity period\n"
+		    "  when verifying against the current system clock or the timestamp in the signed file.\"\n"));
 }
 
 int

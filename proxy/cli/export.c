@@ -79,14 +79,18 @@ write_certs(struct store *s, const struct served_set *set, const char *tmp,
 	size_t i;
 	int rc = 0;
 
+	if (set->n_listed > 0 && (r->missing = calloc(set->n_listed, sizeof(*r->missing))) == NULL)
+		return fail(err, err_len, "out of memory");
 	for (i = 0; i < set->n_listed && rc == 0; i++) {
 		unsigned char *der;
 		size_t len;
 		char name[HEX_CRT_NAME_LEN];
 
 		if (!set->listed[i].stored ||
-		    store_get_cert(s, set->listed[i].sha1, &der, &len) != STORE_OK)
+		    store_get_cert(s, set->listed[i].sha1, &der, &len) != STORE_OK) {
+			memcpy(r->missing[r->n_missing++], set->listed[i].sha1, 20);
 			continue;
+		}
 		hex_crt_name(set->listed[i].sha1, name);
 		rc = write_file(tmp, name, der, len, err, err_len);
 		free(der);
@@ -124,9 +128,17 @@ write_lists(struct store *s, const char *tmp, struct export_result *r,
 	return rc;
 }
 
+void
+export_result_free(struct export_result *r)
+{
+	free(r->missing);
+	r->missing = NULL;
+	r->n_missing = 0;
+}
+
 int
-export_tree(struct store *s, const char *dir, struct export_result *r,
-    char *err, size_t err_len)
+export_tree(struct store *s, const char *dir, int allow_missing,
+    struct export_result *r, char *err, size_t err_len)
 {
 	char tmp[PATH_MAX], copy[PATH_MAX], *parent, *base;
 	struct stat st;
@@ -148,6 +160,12 @@ export_tree(struct store *s, const char *dir, struct export_result *r,
 	chmod(tmp, 0755);
 	if (write_lists(s, tmp, r, err, err_len) != 0)
 		goto out;
+	if (r->n_missing > 0 && !allow_missing) {
+		fail(err, err_len, "%zu listed root certificate%s not in the store: %s left as it was",
+		    r->n_missing, r->n_missing == 1 ? " is" : "s are", copy);
+		rc = 1;
+		goto out;
+	}
 	if ((fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
 		fsync(fd);
 		close(fd);

@@ -7,6 +7,7 @@
 
 #include "ctlmirror_version.h"
 #include "proxy/cli/cli.h"
+#include "proxy/lang.h"
 
 static const struct {
 	const char *name;
@@ -27,6 +28,7 @@ static const struct {
 	{ "export", cli_export, "write the served files as a static RootDirURL tree" },
 	{ "events", cli_events, "the audit log" },
 	{ "gc", cli_gc, "remove old versions, keeping served, pinned and the newest" },
+	{ "client-setup", cli_client_setup, "a .reg file or PowerShell script pointing a Windows client here" },
 };
 
 static void
@@ -42,11 +44,12 @@ usage(FILE *f)
 	    "\n"
 	    "Commands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f,
 	    "\n"
 	    "Every command reads -c CONFIG, else /etc/ctlmirror/ctlmirror.conf when it\n"
 	    "exists ($CTLMIRROR_CONFIG names another file; empty: none, the embedded defaults).\n"
+	    "Messages for people are in English or Japanese: --lang ja|en, else LANG/LC_MESSAGES.\n"
 	    "Run 'ctlmirror COMMAND --help' for a command's options.\n"
 	    "Exit status: 0 success, 1 a check failed, 2 usage error, 3 input unreadable.\n");
 }
@@ -56,6 +59,7 @@ main(int argc, char **argv)
 {
 	size_t i;
 
+	lang_init();
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
