@@ -313,18 +313,26 @@ next_upstream(struct kind_job *j, int ok, const char *result, const char *seq)
 	settle(j);
 }
 
+/* Appends a formatted part to buf (size bytes), "; " after what is there. */
+static void __attribute__((format(printf, 3, 0)))
+append_part(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	size_t n = strlen(buf);
+
+	if (n > 0 && n < size - 2) {
+		strcat(buf, "; ");
+		n += 2;
+	}
+	vsnprintf(buf + n, size - n, fmt, ap);
+}
+
 static void __attribute__((format(printf, 2, 3)))
 append_error(struct kind_job *j, const char *fmt, ...)
 {
-	size_t n = strlen(j->errors);
 	va_list ap;
 
-	if (n > 0 && n < sizeof(j->errors) - 2) {
-		strcat(j->errors, "; ");
-		n += 2;
-	}
 	va_start(ap, fmt);
-	vsnprintf(j->errors + n, sizeof(j->errors) - n, fmt, ap);
+	append_part(j->errors, sizeof(j->errors), fmt, ap);
 	va_end(ap);
 }
 
@@ -569,15 +577,10 @@ static void __attribute__((format(printf, 3, 4)))
 outcome_note(struct sync_ctx *ctx, enum ctl_kind kind, const char *fmt, ...)
 {
 	struct sync_outcome *o = &ctx->outcome[kind];
-	size_t n = strlen(o->text);
 	va_list ap;
 
-	if (n > 0 && n < sizeof(o->text) - 2) {
-		strcat(o->text, "; ");
-		n += 2;
-	}
 	va_start(ap, fmt);
-	vsnprintf(o->text + n, sizeof(o->text) - n, fmt, ap);
+	append_part(o->text, sizeof(o->text), fmt, ap);
 	va_end(ap);
 }
 

@@ -29,33 +29,13 @@ struct entry {
 static enum store_err
 get_u64(struct store *s, MDB_txn *txn, const char *name, uint64_t *x, int *found)
 {
-	MDB_val k = store_val(name, strlen(name)), d;
-	int rc;
-
-	*x = 0;
-	*found = 0;
-	if ((rc = mdb_get(txn, s->meta, &k, &d)) == MDB_NOTFOUND)
-		return STORE_OK;
-	if (rc != 0)
-		return store_fail(s, rc, "reading the failed-copy budget");
-	if (d.mv_size != 8)
-		return store_corrupt(s, "failed-copy budget");
-	*x = store_get_le64(d.mv_data);
-	*found = 1;
-	return STORE_OK;
+	return store_meta_get_u64(s, txn, name, strlen(name), "failed-copy budget", x, found);
 }
 
 static enum store_err
 put_u64(struct store *s, MDB_txn *txn, const char *name, uint64_t x)
 {
-	unsigned char buf[8];
-	MDB_val k = store_val(name, strlen(name)), d = store_val(buf, 8);
-	int rc;
-
-	store_put_le64(buf, x);
-	if ((rc = mdb_put(txn, s->meta, &k, &d, 0)) != 0)
-		return store_fail(s, rc, "writing the failed-copy budget");
-	return STORE_OK;
+	return store_meta_put_u64(s, txn, name, strlen(name), "failed-copy budget", x);
 }
 
 static enum store_err
@@ -66,7 +46,8 @@ put_entry(struct store *s, MDB_txn *txn, uint64_t seq, const unsigned char sha[3
 	MDB_val k, d;
 	int rc;
 
-	memcpy(key, PREFIX, PREFIX_LEN);
+	/* a byte key, not a string: no NUL */
+	memcpy(key, PREFIX, PREFIX_LEN);	/* NOLINT(bugprone-not-null-terminated-result) */
 	store_put_be64(key + PREFIX_LEN, seq);
 	memcpy(val, sha, 32);
 	val[32] = (unsigned char)kind;

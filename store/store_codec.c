@@ -765,35 +765,58 @@ store_rec_put_pin(struct store *s, MDB_txn *txn, enum ctl_kind kind,
 
 /* meta "since" + kind byte -> u64 little-endian */
 enum store_err
-store_rec_get_since(struct store *s, MDB_txn *txn, enum ctl_kind kind, time_t *since)
+store_meta_get_u64(struct store *s, MDB_txn *txn, const void *key, size_t klen,
+    const char *what, uint64_t *x, int *found)
 {
-	char key[6] = { 's', 'i', 'n', 'c', 'e', (char)kind };
-	MDB_val k = store_val(key, sizeof(key)), d;
+	MDB_val k = store_val(key, klen), d;
 	int rc;
 
-	*since = 0;
+	*x = 0;
+	*found = 0;
 	if ((rc = mdb_get(txn, s->meta, &k, &d)) == MDB_NOTFOUND)
 		return STORE_OK;
 	if (rc != 0)
-		return store_fail(s, rc, "reading when the served version changed");
+		return store_fail(s, rc, what);
 	if (d.mv_size != 8)
-		return store_corrupt(s, "served-since");
-	*since = (time_t)store_get_le64(d.mv_data);
+		return store_corrupt(s, what);
+	*x = store_get_le64(d.mv_data);
+	*found = 1;
 	return STORE_OK;
+}
+
+enum store_err
+store_meta_put_u64(struct store *s, MDB_txn *txn, const void *key, size_t klen,
+    const char *what, uint64_t x)
+{
+	unsigned char buf[8];
+	MDB_val k = store_val(key, klen), d = store_val(buf, 8);
+	int rc;
+
+	store_put_le64(buf, x);
+	if ((rc = mdb_put(txn, s->meta, &k, &d, 0)) != 0)
+		return store_fail(s, rc, what);
+	return STORE_OK;
+}
+
+enum store_err
+store_rec_get_since(struct store *s, MDB_txn *txn, enum ctl_kind kind, time_t *since)
+{
+	char key[6] = { 's', 'i', 'n', 'c', 'e', (char)kind };
+	uint64_t x;
+	int found;
+	enum store_err e;
+
+	e = store_meta_get_u64(s, txn, key, sizeof(key), "served-since", &x, &found);
+	*since = (time_t)x;
+	return e;
 }
 
 enum store_err
 store_rec_put_since(struct store *s, MDB_txn *txn, enum ctl_kind kind, time_t since)
 {
 	char key[6] = { 's', 'i', 'n', 'c', 'e', (char)kind };
-	unsigned char buf[8];
-	MDB_val k = store_val(key, sizeof(key)), d = store_val(buf, 8);
-	int rc;
 
-	store_put_le64(buf, (uint64_t)since);
-	if ((rc = mdb_put(txn, s->meta, &k, &d, 0)) != 0)
-		return store_fail(s, rc, "writing when the served version changed");
-	return STORE_OK;
+	return store_meta_put_u64(s, txn, key, sizeof(key), "served-since", (uint64_t)since);
 }
 
 time_t

@@ -114,6 +114,14 @@ enum store_err store_rec_get_pin_info(struct store *s, MDB_txn *txn,
     enum ctl_kind kind, struct pin_info *out);
 enum store_err store_rec_put_pin(struct store *s, MDB_txn *txn,
     enum ctl_kind kind, const struct pin_info *pin);
+/*
+ * A little-endian 64-bit meta value under key (klen bytes); what names it in
+ * errors. get: *found 0 and *x 0 when absent; a value not 8 bytes is corrupt.
+ */
+enum store_err store_meta_get_u64(struct store *s, MDB_txn *txn, const void *key,
+    size_t klen, const char *what, uint64_t *x, int *found);
+enum store_err store_meta_put_u64(struct store *s, MDB_txn *txn, const void *key,
+    size_t klen, const char *what, uint64_t x);
 /* When the served version of kind became the served one (0: unknown). */
 enum store_err store_rec_get_since(struct store *s, MDB_txn *txn,
     enum ctl_kind kind, time_t *since);

@@ -107,7 +107,7 @@ body(size_t len, unsigned tag)
 	assert_non_null(b);
 	assert_true(len >= 8);
 	memset(b, (int)(tag * 7 + 1), len);
-	memcpy(b, "MSCF", 4);
+	memcpy(b, "MSCF", 4);	/* NOLINT(bugprone-not-null-terminated-result): CAB magic, no NUL */
 	b[4] = (unsigned char)tag;
 	b[5] = (unsigned char)(tag >> 8);
 	return b;

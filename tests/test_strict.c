@@ -18,7 +18,10 @@
 
 #include "proxy/serve/strict.h"
 
-/* Headers from "Name: value" pairs, NULL-terminated; checked as HTTP/major.minor. */
+/* The end of check()'s pairs: a typed null, as a variadic sentinel must be. */
+#define END ((const char *)NULL)
+
+/* Headers from "Name: value" pairs, END-terminated; checked as HTTP/major.minor. */
 static enum strict_reason
 check(int major, int minor, int bodyless, ...)
 {
@@ -43,13 +46,13 @@ static void
 well_formed_requests_pass(void **state)
 {
 	(void)state;
-	assert_int_equal(check(1, 1, 1, "Host", "ctldl.windowsupdate.com", "Accept", "*/*", NULL), STRICT_OK);
-	assert_int_equal(check(1, 1, 1, "host", "a", "Content-Length", "0", NULL), STRICT_OK);
-	assert_int_equal(check(1, 1, 1, "Host", "a", "Content-Length", "000", NULL), STRICT_OK);
+	assert_int_equal(check(1, 1, 1, "Host", "ctldl.windowsupdate.com", "Accept", "*/*", END), STRICT_OK);
+	assert_int_equal(check(1, 1, 1, "host", "a", "Content-Length", "0", END), STRICT_OK);
+	assert_int_equal(check(1, 1, 1, "Host", "a", "Content-Length", "000", END), STRICT_OK);
 	/* HTTP/1.0 needs no Host */
-	assert_int_equal(check(1, 0, 1, "Accept", "*/*", NULL), STRICT_OK);
+	assert_int_equal(check(1, 0, 1, "Accept", "*/*", END), STRICT_OK);
 	/* a body on another method is the method's problem (405), not this check's */
-	assert_int_equal(check(1, 1, 0, "Host", "a", "Content-Length", "5", NULL), STRICT_OK);
+	assert_int_equal(check(1, 1, 0, "Host", "a", "Content-Length", "5", END), STRICT_OK);
 	assert_string_equal(strict_str(STRICT_OK), "ok");
 }
 
@@ -57,24 +60,24 @@ static void
 lenient_requests_are_refused(void **state)
 {
 	(void)state;
-	assert_int_equal(check(1, 1, 1, "Host", "a", "Content-Length", "0", "Content-Length", "5", NULL),
+	assert_int_equal(check(1, 1, 1, "Host", "a", "Content-Length", "0", "Content-Length", "5", END),
 	    STRICT_DUP_CONTENT_LENGTH);
-	assert_int_equal(check(1, 1, 1, "Host", "a", "content-length", "0", "Content-Length", "0", NULL),
+	assert_int_equal(check(1, 1, 1, "Host", "a", "content-length", "0", "Content-Length", "0", END),
 	    STRICT_DUP_CONTENT_LENGTH);
-	assert_int_equal(check(1, 1, 1, "Host", "a", "HOST", "b", NULL), STRICT_DUP_HOST);
-	assert_int_equal(check(1, 1, 1, "Host", "a", "Transfer-Encoding", "chunked", NULL),
+	assert_int_equal(check(1, 1, 1, "Host", "a", "HOST", "b", END), STRICT_DUP_HOST);
+	assert_int_equal(check(1, 1, 1, "Host", "a", "Transfer-Encoding", "chunked", END),
 	    STRICT_TRANSFER_ENCODING);
-	assert_int_equal(check(1, 1, 0, "Host", "a", "transfer-encoding", "identity", NULL),
+	assert_int_equal(check(1, 1, 0, "Host", "a", "transfer-encoding", "identity", END),
 	    STRICT_TRANSFER_ENCODING);
 	/* "Transfer-Encoding : chunked": libevent keeps the name with its space */
-	assert_int_equal(check(1, 1, 1, "Host", "a", "Transfer-Encoding ", "chunked", NULL),
+	assert_int_equal(check(1, 1, 1, "Host", "a", "Transfer-Encoding ", "chunked", END),
 	    STRICT_HEADER_NAME);
-	assert_int_equal(check(1, 1, 1, "Host\t", "a", NULL), STRICT_HEADER_NAME);
-	assert_int_equal(check(1, 1, 1, "Host", "a", "", "x", NULL), STRICT_HEADER_NAME);
-	assert_int_equal(check(1, 1, 1, "Accept", "*/*", NULL), STRICT_NO_HOST);
-	assert_int_equal(check(2, 0, 1, "Accept", "*/*", NULL), STRICT_NO_HOST);
-	assert_int_equal(check(1, 1, 1, "Host", "a", "Content-Length", "5", NULL), STRICT_BODY);
-	assert_int_equal(check(1, 0, 1, "Content-Length", "x", NULL), STRICT_BODY);
+	assert_int_equal(check(1, 1, 1, "Host\t", "a", END), STRICT_HEADER_NAME);
+	assert_int_equal(check(1, 1, 1, "Host", "a", "", "x", END), STRICT_HEADER_NAME);
+	assert_int_equal(check(1, 1, 1, "Accept", "*/*", END), STRICT_NO_HOST);
+	assert_int_equal(check(2, 0, 1, "Accept", "*/*", END), STRICT_NO_HOST);
+	assert_int_equal(check(1, 1, 1, "Host", "a", "Content-Length", "5", END), STRICT_BODY);
+	assert_int_equal(check(1, 0, 1, "Content-Length", "x", END), STRICT_BODY);
 	/* each reason has its words */
 	assert_string_equal(strict_str(STRICT_DUP_CONTENT_LENGTH), "duplicate Content-Length");
 	assert_string_equal(strict_str(STRICT_FOLDED), "obsolete line folding");

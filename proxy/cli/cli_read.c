@@ -275,8 +275,12 @@ diff_change(void *ctx, const struct ctl_attr *from, const struct ctl_attr *to)
 {
 	struct json *j = ctx;
 	const struct ctl_attr *a = to != NULL ? to : from;
-	const char *name = ctlattr_name(a->oid);
+	const char *name;
 	char old_txt[CTLATTR_TEXT_MAX], new_txt[CTLATTR_TEXT_MAX];
+
+	if (a == NULL)
+		return;		/* ctlattr_diff never calls with neither side */
+	name = ctlattr_name(a->oid);
 
 	if (from != NULL)
 		ctlattr_render(from, old_txt, sizeof(old_txt));
