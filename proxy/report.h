@@ -1,8 +1,8 @@
 /*
- * report.h - the status report, as text, JSON and HTML.
+ * report.h - the status report, as text and JSON.
  *
- * One source for `ctlmirror status`, /_ctlmirror/status.json and
- * /_ctlmirror/status, so the three always agree.
+ * One source for `ctlmirror status` and /_ctlmirror/status.json; the status
+ * page (page.h) shows the same judgement (report_judge), so all three agree.
  */
 #ifndef CTLMIRROR_REPORT_H
 #define CTLMIRROR_REPORT_H
@@ -64,17 +64,5 @@ void report_judge(const struct served_set *set, const struct version *list, size
 /* report_status's output from a judgement already made. */
 void report_status_write(const struct kind_health h[KIND_COUNT],
     const struct report_sync *sync, int json, FILE *out);
-
-/*
- * The HTML status page: served versions, expiry countdowns, history
- * timelines. It is written in two parts so the costly one can be kept: the
- * history of one kind (list[0..n), that kind's versions as store_list sorts
- * them; shown newest first) depends on the store only, and the page around
- * it on the judgement and `now`. timeline[k] is kind k's history as
- * report_html_timeline wrote it (NULL: none).
- */
-void report_html_timeline(const struct version *list, size_t n, FILE *out);
-void report_html_page(const struct kind_health h[KIND_COUNT],
-    const char *const timeline[KIND_COUNT], time_t now, FILE *out);
 
 #endif

@@ -8,8 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/keyvalq_struct.h>
+
 #include "proxy/cidr.h"
 #include "proxy/health.h"
+#include "proxy/page.h"
 #include "proxy/report.h"
 #include "proxy/serve/ops.h"
 
@@ -22,7 +25,11 @@ struct ops_key {
 	int kept[KIND_COUNT];
 };
 
-enum ops_text { TEXT_JSON = 0, TEXT_HTML, TEXT_HEALTHZ, TEXT_METRICS, TEXT_COUNT };
+/* the page: one text per language, and per language with ?all=1 */
+enum ops_text {
+	TEXT_JSON = 0, TEXT_HEALTHZ, TEXT_METRICS, TEXT_HTML,
+	TEXT_COUNT = TEXT_HTML + 2 * LANG_COUNT
+};
 
 struct ops_cache {
 	/* operator_allow, parsed; allow_text is what it was parsed from */
@@ -40,10 +47,15 @@ struct ops_cache {
 	struct version quarantined[KIND_COUNT];	/* per kind the newest quarantined copy */
 	int has_quarantined[KIND_COUNT];
 
-	/* each kind's history on the status page, at timeline_generation */
-	int timeline_loaded;
-	uint64_t timeline_generation;
-	char *timeline[KIND_COUNT];
+	/* what the page shows of the store (page.h), at hist_generation */
+	struct page_history *hist;
+	uint64_t hist_generation;
+	/* ?all=1: every version per language and kind, at all_generation (NULL: not yet) */
+	char *all_rows[LANG_COUNT][KIND_COUNT];
+	int all_loaded;
+	uint64_t all_generation;
+	/* the upstreams' last answers, read for each page written */
+	struct page_upstream up[CONFIG_MAX_LIST * KIND_COUNT];
 
 	/* the judgement for key, and the texts written from it (NULL: not yet) */
 	int judged;
@@ -66,15 +78,16 @@ drop_texts(struct ops_cache *c)
 }
 
 static void
-drop_timelines(struct ops_cache *c)
+drop_all_rows(struct ops_cache *c)
 {
-	int k;
+	int l, k;
 
-	for (k = 0; k < KIND_COUNT; k++) {
-		free(c->timeline[k]);
-		c->timeline[k] = NULL;
-	}
-	c->timeline_loaded = 0;
+	for (l = 0; l < LANG_COUNT; l++)
+		for (k = 0; k < KIND_COUNT; k++) {
+			free(c->all_rows[l][k]);
+			c->all_rows[l][k] = NULL;
+		}
+	c->all_loaded = 0;
 }
 
 void
@@ -83,7 +96,8 @@ ops_free(struct worker *w)
 	if (w->ops == NULL)
 		return;
 	drop_texts(w->ops);
-	drop_timelines(w->ops);
+	drop_all_rows(w->ops);
+	free(w->ops->hist);
 	free(w->ops);
 	w->ops = NULL;
 }
@@ -181,18 +195,46 @@ out:
 	return err;
 }
 
-/* Each kind's history for the page, rendered once per generation. */
+/* The page's history (served intervals, marks, recent versions), once per generation. */
 static enum store_err
-load_timelines(struct ops_cache *c, struct store *s)
+load_history(struct ops_cache *c, struct store *s)
+{
+	struct store_event *ev = NULL;
+	struct version *list = NULL;
+	size_t n = 0, n_ev = 0;
+	enum store_err err;
+
+	if (c->hist == NULL && (c->hist = malloc(sizeof(*c->hist))) == NULL) {
+		err = STORE_ERR_NOMEM;
+		goto out;
+	}
+	if ((err = store_list(s, KIND_UNKNOWN, &list, &n)) != STORE_OK ||
+	    (err = store_events(s, 0, &ev, &n_ev)) != STORE_OK)
+		goto out;
+	page_history_build(list, n, ev, n_ev, c->hist);
+	c->hist_generation = c->generation;
+out:
+	if (err != STORE_OK) {
+		free(c->hist);
+		c->hist = NULL;
+	}
+	free(ev);
+	free(list);
+	return err;
+}
+
+/* ?all=1: every version of each kind as the page's rows, per language, once per generation. */
+static enum store_err
+load_all_rows(struct ops_cache *c, struct worker *w)
 {
 	struct version *list = NULL;
 	enum store_err err;
 	size_t n = 0, i, j, len;
 	FILE *f;
-	int k;
+	int k, l;
 
-	drop_timelines(c);
-	if ((err = store_list(s, KIND_UNKNOWN, &list, &n)) != STORE_OK)
+	drop_all_rows(c);
+	if ((err = store_list(w->sv->store, KIND_UNKNOWN, &list, &n)) != STORE_OK)
 		goto out;
 	/* sorted by kind first: each kind is one run */
 	for (i = 0, k = KIND_AUTHROOT; k < KIND_COUNT; k++) {
@@ -200,24 +242,53 @@ load_timelines(struct ops_cache *c, struct store *s)
 			i++;
 		for (j = i; j < n && list[j].kind == (enum ctl_kind)k; j++)
 			;
-		if ((f = open_memstream(&c->timeline[k], &len)) == NULL) {
-			err = STORE_ERR_NOMEM;
-			goto out;
-		}
-		report_html_timeline(list + i, j - i, f);
-		if (fclose(f) != 0) {
-			err = STORE_ERR_NOMEM;
-			goto out;
+		for (l = 0; l < LANG_COUNT; l++) {
+			if ((f = open_memstream(&c->all_rows[l][k], &len)) == NULL) {
+				err = STORE_ERR_NOMEM;
+				goto out;
+			}
+			page_versions_write(&w->sv->lang, (enum lang_id)l, list + i, j - i, f);
+			if (fclose(f) != 0) {
+				err = STORE_ERR_NOMEM;
+				goto out;
+			}
 		}
 		i = j;
 	}
-	c->timeline_generation = c->generation;
-	c->timeline_loaded = 1;
+	c->all_generation = c->generation;
+	c->all_loaded = 1;
 out:
 	if (err != STORE_OK)
-		drop_timelines(c);
+		drop_all_rows(c);
 	free(list);
 	return err;
+}
+
+/* Each kept kind's cab URL at each upstream, with what the store says of its last answer. */
+static size_t
+gather_upstreams(struct worker *w, struct ops_cache *c)
+{
+	const struct config *cfg = &w->cfg;
+	char url[640];
+	size_t i, n = 0;
+	int k;
+
+	for (i = 0; i < cfg->n_upstream; i++)
+		for (k = KIND_AUTHROOT; k < KIND_COUNT; k++) {
+			struct page_upstream *u = &c->up[n];
+
+			if (!config_keeps(cfg, ctl_kind_str((enum ctl_kind)k)) ||
+			    n >= sizeof(c->up) / sizeof(c->up[0]))
+				continue;
+			fetch_url(cfg->upstream[i], ctl_kind_cab_name((enum ctl_kind)k), 0, url,
+			    sizeof(url), u->url, sizeof(u->url));
+			u->kind = (enum ctl_kind)k;
+			u->known = store_upstream_get(w->sv->store, u->url, &u->st) == STORE_OK;
+			if (!u->known)
+				memset(&u->st, 0, sizeof(u->st));
+			n++;
+		}
+	return n;
 }
 
 /* ---- the judgement, once per key ---- */
@@ -265,11 +336,10 @@ judge(struct worker *w, struct ops_cache *c, const struct ops_key *key)
 static int
 render(struct worker *w, struct ops_cache *c, enum ops_text i)
 {
-	const char *timeline[KIND_COUNT];
 	enum health_level overall;
+	struct page_view v;
 	size_t len = 0;
 	FILE *f;
-	int k;
 
 	if ((f = open_memstream(&c->text[i], &len)) == NULL)
 		return -1;
@@ -278,19 +348,29 @@ render(struct worker *w, struct ops_cache *c, enum ops_text i)
 	case TEXT_JSON:
 		report_status_write(c->h, &c->facts, 1, f);
 		break;
-	case TEXT_HTML:
-		for (k = 0; k < KIND_COUNT; k++)
-			timeline[k] = c->timeline[k];
-		report_html_page(c->h, timeline, c->key.now, f);
-		break;
 	case TEXT_HEALTHZ:
 		overall = health_overall(c->h);
 		fprintf(f, "%s\n", health_level_str(overall));
 		c->code[i] = overall == HEALTH_CRITICAL ? 503 : 200;
 		break;
-	default:
+	case TEXT_METRICS:
 		metrics_write_state(c->h, (const size_t (*)[5])c->by_status,
 		    w->cfg.poll_interval > 0 ? &c->facts : NULL, f);
+		break;
+	default:	/* the page, in language (i - TEXT_HTML) % LANG_COUNT */
+		memset(&v, 0, sizeof(v));
+		v.pack = &w->sv->lang;
+		v.lang = (enum lang_id)((i - TEXT_HTML) % LANG_COUNT);
+		v.h = c->h;
+		v.hist = c->hist;
+		v.n_up = gather_upstreams(w, c);
+		v.up = c->up;
+		v.polling = w->cfg.poll_interval > 0;
+		v.now = c->key.now;
+		v.kept_root = w->sv->privs.kept_root;
+		v.all_rows = i >= TEXT_HTML + LANG_COUNT ?
+		    (const char *const *)c->all_rows[v.lang] : NULL;
+		page_write(&v, f);
 		break;
 	}
 	if (fclose(f) != 0) {
@@ -326,26 +406,50 @@ metrics_text(struct worker *w, const char *state)
 	return text;
 }
 
+/*
+ * Which text: for the page, its language (?lang=, then Accept-Language) and
+ * whether ?all=1 asks for every version.
+ */
 static enum ops_text
-text_of(enum route_target t)
+text_of(struct evhttp_request *req, enum route_target t, enum lang_id *lang)
 {
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+	const char *ql = NULL, *all = NULL;
+	struct evkeyvalq q;
+	enum ops_text i;
+	int parsed;
+
 	switch (t) {
 	case RT_STATUS_JSON: return TEXT_JSON;
-	case RT_STATUS_HTML: return TEXT_HTML;
 	case RT_HEALTHZ: return TEXT_HEALTHZ;
+	case RT_STATUS_HTML: break;
 	default: return TEXT_METRICS;
 	}
+	/* the request line is bounded (strict.h), so is the query; it inits q */
+	parsed = query != NULL && evhttp_parse_query_str(query, &q) == 0;
+	if (parsed) {
+		ql = evhttp_find_header(&q, "lang");
+		all = evhttp_find_header(&q, "all");
+	}
+	*lang = lang_negotiate(ql, evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Accept-Language"));
+	i = (enum ops_text)(TEXT_HTML + *lang + (all != NULL && strcmp(all, "1") == 0 ? LANG_COUNT : 0));
+	if (parsed)
+		evhttp_clear_headers(&q);
+	return i;
 }
 
 void
 ops_serve(struct worker *w, struct evhttp_request *req, enum route_target t,
     struct reply *r)
 {
-	static const char *const ctypes[TEXT_COUNT] = {
-		"application/json", "text/html; charset=utf-8", "text/plain; charset=utf-8",
+	static const char *const ctypes[TEXT_HTML] = {
+		"application/json", "text/plain; charset=utf-8",
 		"text/plain; version=0.0.4; charset=utf-8",
 	};
-	enum ops_text i = text_of(t);
+	enum lang_id lang = LANG_EN;
+	enum ops_text i = text_of(req, t, &lang);
 	enum store_err err = STORE_ERR_NOMEM;
 	struct ops_cache *c = w->ops;
 	struct ops_key key;
@@ -368,10 +472,15 @@ ops_serve(struct worker *w, struct evhttp_request *req, enum route_target t,
 	if ((!c->loaded || c->generation != generation) &&
 	    (err = load_versions(c, w->sv->store, generation)) != STORE_OK)
 		goto out;
-	if (i == TEXT_HTML && (!c->timeline_loaded || c->timeline_generation != c->generation)) {
-		if ((err = load_timelines(c, w->sv->store)) != STORE_OK)
+	if (i >= TEXT_HTML && (c->hist == NULL || c->hist_generation != c->generation)) {
+		if ((err = load_history(c, w->sv->store)) != STORE_OK)
 			goto out;
-		drop_texts(c);	/* a page written before holds the older histories */
+		drop_texts(c);	/* a page written before holds the older history */
+	}
+	if (i >= TEXT_HTML + LANG_COUNT && (!c->all_loaded || c->all_generation != c->generation)) {
+		if ((err = load_all_rows(c, w)) != STORE_OK)
+			goto out;
+		drop_texts(c);
 	}
 	make_key(w, c->generation, &key);
 	if (!c->judged || memcmp(&key, &c->key, sizeof(key)) != 0)
@@ -387,8 +496,15 @@ out:
 		server_log("report failed: %s: %s", store_strerror(err), store_last_error(w->sv->store));
 		reply_text(req, 500, "Internal Server Error", "text/plain", "500 store error\n", r);
 	} else {
+		if (i >= TEXT_HTML) {
+			struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+			evhttp_add_header(h, "Vary", "Accept-Language");
+			evhttp_add_header(h, "Content-Language", lang_code(lang));
+		}
 		reply_text(req, c->code[i], c->code[i] == 200 ? "OK" : "Service Unavailable",
-		    ctypes[i], metrics != NULL ? metrics : c->text[i], r);
+		    i >= TEXT_HTML ? "text/html; charset=utf-8" : ctypes[i],
+		    metrics != NULL ? metrics : c->text[i], r);
 	}
 	free(metrics);
 }

@@ -17,8 +17,10 @@
  *     the judgement needs from the version list: per kind the count, the
  *     count by status and the newest quarantined copy. Read again on the
  *     first request after a commit, so an import or a pin shows at once.
- *   - per store generation, when the status page is first asked for, each
- *     kind's history rendered as HTML (the page's one O(versions) part).
+ *   - per store generation, when the status page is first asked for, its
+ *     history summarised once (page.h: served intervals and marks, the
+ *     upstreams' last answers; the page's one O(versions) part); the page
+ *     text itself is cached per language and per `?all=1`.
  *   - per key, the judgement (with what the store says of the upstreams'
  *     last answers, report_upstream_older: O(kinds x upstreams)) and each
  *     endpoint's text, written when first asked for. The key is the store

@@ -22,6 +22,7 @@
 #include <event2/thread.h>
 #include <event2/util.h>
 
+#include "proxy/page.h"
 #include "proxy/serve/http.h"
 #include "proxy/serve/ops.h"
 #include "proxy/serve/privs.h"
@@ -676,7 +677,7 @@ server_run(const struct config *cfg, const char *config_path, time_t skew)
 {
 	static struct server sv;	/* large (per-worker sets and counters) */
 	/* the messages of every module the page shows, for sv.lang */
-	const struct lang_msgs server_msgs[] = { health_msgs };
+	const struct lang_msgs server_msgs[] = { health_msgs, page_msgs };
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL, *ev_flush = NULL;
 	struct timeval second = { 1, 0 };
 	struct event_base *main_base;
