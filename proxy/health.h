@@ -1,5 +1,5 @@
 /*
- * health.h - is a kind healthy? (DESIGN.md, "Admission and serving": Health)
+ * health.h - is a kind healthy? (docs/operations.md, "Health")
  *
  * One judgement for `ctlmirror status`, /_ctlmirror/healthz, the metrics and
  * the status page:

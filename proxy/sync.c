@@ -14,63 +14,12 @@
 #include "proxy/reverify.h"
 #include "proxy/served.h"
 #include "proxy/sync.h"
-#include "proxy/upstream_pin.h"
+#include "proxy/sync_round.h"
 #include "verify/verify.h"
 
 /* Certificates fetched at once after a new authroot version. */
 #define CERT_PARALLEL 4
 #define SEQ_MAX 1024
-/* Built-in roots fetched at once (there are four). */
-#define ANCHOR_FETCH_MAX 8
-
-struct round;
-struct kind_job;
-
-/*
- * A transfer's argument lives in its round (not malloc'd per transfer): a
- * round dropped with transfers in flight (sync_free, then fetcher_free, whose
- * callbacks do not run) leaves nothing behind.
- */
-struct cab_fetch {
-	struct kind_job *j;
-	char plain[600];
-};
-
-struct kind_job {
-	struct round *r;
-	enum ctl_kind kind;
-	size_t upstream;	/* index of the upstream being tried */
-	int settled;
-	char seq_file[80];	/* what upstream's sequence file said, "" if unknown */
-	char cab_seq[80];	/* the sequence of the cab fetched from upstream[0] */
-	char errors[384];
-	struct cab_fetch cf;	/* the cab transfer running for this kind (one at a time) */
-};
-
-/* A following upstream's status.json this round (follow_upstream_pin). */
-struct follow_fetch {
-	struct round *r;
-	size_t upstream;
-	int asked;		/* the upstream is followed: its pins are read this round */
-	int ok;			/* read and parsed */
-	char url[FETCH_ORIGIN_MAX + 32];
-	struct upstream_pins pins;
-	char error[640];
-};
-
-struct round {
-	struct sync_ctx *ctx;
-	time_t now;
-	struct kind_job jobs[KIND_COUNT];
-	struct follow_fetch follow[CONFIG_MAX_LIST];
-	int followed;		/* the followed pins were applied (once all else settled) */
-	size_t pending;		/* transfers not yet finished */
-	struct certfetch *certs;	/* one per listed root the store lacks */
-	size_t n_want, next_want;
-	int certs_started;
-	struct certfetch anchors[ANCHOR_FETCH_MAX];	/* pinned roots the trust set lacks */
-	size_t anchors_pending;
-};
 
 /* Sets a kind's outcome. result and seq may be o's own: they are copied first. */
 static void __attribute__((format(printf, 5, 6)))
@@ -201,15 +150,11 @@ is_newest(struct store *s, const struct version *ver)
 
 static void start_cab(struct kind_job *j);
 static int trust_refresh(struct sync_ctx *ctx, time_t now, char *err, size_t err_len);
-static void log_event(struct round *r, enum event_type type, enum ctl_kind kind,
-    const char *sequence, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static void schedule(struct sync_ctx *ctx);
-static void start_certs(struct round *r);
 static void pump_certs(struct round *r);
-static void follow_pins(struct round *r);
 
-static void
-round_check_done(struct round *r)
+void
+sync_round_check_done(struct round *r)
 {
 	struct sync_ctx *ctx = r->ctx;
 	time_t now = r->now;
@@ -219,7 +164,7 @@ round_check_done(struct round *r)
 	/* every kind's cab is settled: now a followed upstream's pins can name what came */
 	if (!r->followed) {
 		r->followed = 1;
-		follow_pins(r);
+		sync_follow_apply(r);
 		if (r->pending > 0)
 			return;
 	}
@@ -237,9 +182,8 @@ round_check_done(struct round *r)
 	schedule(ctx);
 }
 
-/* An event of this round in the audit log (text truncated to fit). */
-static void __attribute__((format(printf, 5, 6)))
-log_event(struct round *r, enum event_type type, enum ctl_kind kind,
+void
+sync_log_event(struct round *r, enum event_type type, enum ctl_kind kind,
     const char *sequence, const char *fmt, ...)
 {
 	struct store_event ev;
@@ -267,7 +211,7 @@ settle(struct kind_job *j)
 	j->settled = 1;
 	if (j->kind == KIND_AUTHROOT && j->seq_file[0] != '\0' && j->cab_seq[0] != '\0' &&
 	    strcasecmp(j->seq_file, j->cab_seq) != 0) {
-		log_event(r, EV_INCONSISTENT, KIND_AUTHROOT, j->cab_seq,
+		sync_log_event(r, EV_INCONSISTENT, KIND_AUTHROOT, j->cab_seq,
 		    "upstream %.100s says sequence %.40s but its cab holds %.40s; the cab decides",
 		    ctx->cfg->upstream[0], j->seq_file, j->cab_seq);
 		strncat(o->text, "; sequence file disagrees with the cab", sizeof(o->text) - strlen(o->text) - 1);
@@ -275,14 +219,14 @@ settle(struct kind_job *j)
 	if (ctx->state != NULL) {
 		if (o->ok) {
 			if (ctx->state->failures[j->kind] > 0)
-				log_event(r, EV_SYNC, j->kind, "",
+				sync_log_event(r, EV_SYNC, j->kind, "",
 				    "upstream reachable again after %u failed rounds",
 				    ctx->state->failures[j->kind]);
 			ctx->state->last_success[j->kind] = r->now;
 			ctx->state->failures[j->kind] = 0;
 		} else {
 			if (ctx->state->failures[j->kind]++ == 0)
-				log_event(r, EV_SYNC, j->kind, "", "sync failed: %s", o->text);
+				sync_log_event(r, EV_SYNC, j->kind, "", "sync failed: %s", o->text);
 		}
 	}
 	/*
@@ -291,7 +235,7 @@ settle(struct kind_job *j)
 	 * failed, is made good here, with no `sync --certs`.
 	 */
 	if (j->kind == KIND_AUTHROOT)
-		start_certs(r);
+		sync_start_certs(r);
 }
 
 /* Move on to the next upstream, or settle with what was seen. */
@@ -313,9 +257,8 @@ next_upstream(struct kind_job *j, int ok, const char *result, const char *seq)
 	settle(j);
 }
 
-/* Appends a formatted part to buf (size bytes), "; " after what is there. */
-static void __attribute__((format(printf, 3, 0)))
-append_part(char *buf, size_t size, const char *fmt, va_list ap)
+void
+sync_append_part(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	size_t n = strlen(buf);
 
@@ -332,7 +275,7 @@ append_error(struct kind_job *j, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	append_part(j->errors, sizeof(j->errors), fmt, ap);
+	sync_append_part(j->errors, sizeof(j->errors), fmt, ap);
 	va_end(ap);
 }
 
@@ -445,7 +388,7 @@ on_cab(const struct fetch_result *res, void *arg)
 	}
 	verdict_free(&v);
 out:
-	round_check_done(r);
+	sync_round_check_done(r);
 }
 
 static void
@@ -482,7 +425,7 @@ on_seq(const struct fetch_result *res, void *arg)
 	size_t i, n = 0;
 
 	r->pending--;
-	/* "parsers accept surrounding white space and either case" (PROTOCOL.md) */
+	/* "parsers accept surrounding white space and either case" (docs/operations.md, "Sync") */
 	if (res->transferred && res->status == 200 && res->len < sizeof(j->seq_file)) {
 		for (i = 0; i < res->len; i++)
 			if (!isspace(res->body[i]))
@@ -495,7 +438,7 @@ on_seq(const struct fetch_result *res, void *arg)
 	/* the cab may have settled first: compare now */
 	if (j->settled && j->seq_file[0] != '\0' && j->cab_seq[0] != '\0')
 		settle(j);
-	round_check_done(r);
+	sync_round_check_done(r);
 }
 
 /* ---- root certificates ---- */
@@ -521,7 +464,7 @@ on_cert(struct certfetch *cf, int stored, const char *why)
 	if (r->ctx->certcache != NULL)	/* clients waiting for this transfer hear of it */
 		certcache_end(r->ctx->certcache, cf->sha1, stored);
 	pump_certs(r);
-	round_check_done(r);
+	sync_round_check_done(r);
 }
 
 /* Keeps CERT_PARALLEL certificate transfers running until all are done. */
@@ -547,9 +490,9 @@ pump_certs(struct round *r)
 	}
 }
 
-/* The roots the served authroot CTL lists and the store lacks. */
-static void
-start_certs(struct round *r)
+/* The roots the served authroot CTL lists and the store lacks (sync_round.h). */
+void
+sync_start_certs(struct round *r)
 {
 	struct sync_ctx *ctx = r->ctx;
 	struct served_set set;
@@ -568,197 +511,6 @@ start_certs(struct round *r)
 				memcpy(r->certs[r->n_want++].sha1, set.listed[i].sha1, 20);
 	served_free(&set);
 	pump_certs(r);
-}
-
-/* ---- pins of the upstreams this mirror follows (follow_upstream_pin) ---- */
-
-/* Adds to a kind's outcome text what following did. */
-static void __attribute__((format(printf, 3, 4)))
-outcome_note(struct sync_ctx *ctx, enum ctl_kind kind, const char *fmt, ...)
-{
-	struct sync_outcome *o = &ctx->outcome[kind];
-	va_list ap;
-
-	va_start(ap, fmt);
-	append_part(o->text, sizeof(o->text), fmt, ap);
-	va_end(ap);
-}
-
-/*
- * A pin of upstream's that this mirror does not take: said in the outcome
- * every round, and as an event once per version the upstream pins (not
- * every round: the log would fill with the same line).
- */
-static void __attribute__((format(printf, 4, 5)))
-follow_refused(struct round *r, enum ctl_kind kind, const struct upstream_kind_pin *kp,
-    const char *fmt, ...)
-{
-	struct sync_ctx *ctx = r->ctx;
-	char text[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	outcome_note(ctx, kind, "%s", text);
-	if (memcmp(ctx->follow_noted[kind], kp->sha256, 32) != 0) {
-		memcpy(ctx->follow_noted[kind], kp->sha256, 32);
-		log_event(r, EV_SYNC, kind, kp->sequence, "%s", text);
-	}
-}
-
-/* One kind: pin what upstream u pins, unpin what it no longer pins. */
-static void
-follow_kind(struct round *r, size_t u, enum ctl_kind kind, const struct upstream_kind_pin *kp)
-{
-	struct sync_ctx *ctx = r->ctx;
-	const char *url = ctx->cfg->upstream[u];
-	const char *seq = kp->sequence[0] ? kp->sequence : "(sequence not given)";
-	char hex[65], why[320];
-	struct pin_info cur;
-	struct pin_opts po;
-	struct version v;
-	enum store_err err;
-	int has, pinned = kp->pinned;
-
-	if (!kp->present)
-		return;		/* the upstream says nothing of the kind: nothing changes */
-	if ((err = store_pin_info(ctx->store, kind, &cur)) != STORE_OK && err != STORE_ERR_NOTFOUND) {
-		outcome_note(ctx, kind, "upstream pin not followed: store: %s", store_strerror(err));
-		return;
-	}
-	has = err == STORE_OK;
-	if (pinned && kp->until != 0 && kp->until <= r->now)
-		pinned = 0;	/* its pin lapses now */
-	if (!pinned) {
-		memset(ctx->follow_noted[kind], 0, sizeof(ctx->follow_noted[kind]));
-		if (has && strcmp(cur.by, url) == 0) {
-			if ((err = store_unpin(ctx->store, kind, r->now)) == STORE_OK)
-				outcome_note(ctx, kind, "unpinned: upstream %s no longer pins", url);
-			else
-				outcome_note(ctx, kind, "upstream %s no longer pins, but unpinning failed: "
-				    "%s: %s", url, store_strerror(err), store_last_error(ctx->store));
-		}
-		return;
-	}
-	if (has && memcmp(cur.sha256, kp->sha256, 32) == 0)
-		return;		/* pinned here already */
-	if (has && strcmp(cur.by, url) != 0) {
-		/* an administrator's own pin (or another upstream's) is never replaced by following */
-		hex_encode(cur.sha256, 32, 0, hex);
-		follow_refused(r, kind, kp, "upstream %.200s pins %s %s; not followed: this "
-		    "mirror's pin by %.200s (sha256 %.16s) stays until it is unpinned here",
-		    url, ctl_kind_str(kind), seq, cur.by[0] ? cur.by : "the administrator", hex);
-		return;
-	}
-	hex_encode(kp->sha256, 32, 0, hex);
-	if ((err = store_find(ctx->store, hex, &v)) != STORE_OK || v.kind != kind) {
-		follow_refused(r, kind, kp, "upstream %.200s pins %s %s (sha256 %.16s), but no copy "
-		    "of it %s here: not followed", url, ctl_kind_str(kind), seq, hex,
-		    err == STORE_OK ? "of that kind is stored" : "came or is stored");
-		return;
-	}
-	snprintf(why, sizeof(why), "followed from upstream%s%.250s", kp->reason[0] ? ": " : "",
-	    kp->reason);
-	memset(&po, 0, sizeof(po));
-	po.until = kp->until;
-	po.reason = why;
-	po.by = url;
-	/* never forced: this mirror verifies for itself, as with every copy */
-	if ((err = store_pin(ctx->store, v.sha256, r->now, &po)) != STORE_OK) {
-		follow_refused(r, kind, kp, "upstream %.200s pins %s %s; not followed: %s: %.200s",
-		    url, ctl_kind_str(kind), v.sequence, store_strerror(err),
-		    store_last_error(ctx->store));
-		return;
-	}
-	memset(ctx->follow_noted[kind], 0, sizeof(ctx->follow_noted[kind]));
-	outcome_note(ctx, kind, "pinned %s as upstream %s pins it", v.sequence, url);
-	if (kind == KIND_AUTHROOT)
-		start_certs(r);		/* the roots the pinned version lists */
-}
-
-/* After every kind settled: apply what the followed upstreams pin, in upstream order. */
-static void
-follow_pins(struct round *r)
-{
-	struct sync_ctx *ctx = r->ctx;
-	size_t u;
-	int k;
-
-	for (u = 0; u < ctx->cfg->n_upstream && u < CONFIG_MAX_LIST; u++) {
-		struct follow_fetch *f = &r->follow[u];
-
-		if (!f->asked)
-			continue;
-		if (!f->ok && !ctx->follow_failing[u])
-			log_event(r, EV_SYNC, KIND_UNKNOWN, "", "upstream pins not read, nothing "
-			    "changed: %s", f->error);
-		else if (f->ok && ctx->follow_failing[u])
-			log_event(r, EV_SYNC, KIND_UNKNOWN, "", "upstream pins read again from %s",
-			    f->url);
-		ctx->follow_failing[u] = !f->ok;
-		for (k = KIND_AUTHROOT; k < KIND_COUNT; k++) {
-			if (!config_keeps(ctx->cfg, ctl_kind_str((enum ctl_kind)k)))
-				continue;
-			if (f->ok)
-				follow_kind(r, u, (enum ctl_kind)k, &f->pins.kinds[k]);
-			else
-				outcome_note(ctx, (enum ctl_kind)k, "upstream pins not read: %s",
-				    f->error);
-		}
-	}
-}
-
-static void
-on_follow(const struct fetch_result *res, void *arg)
-{
-	struct follow_fetch *f = arg;
-	struct round *r = f->r;
-	char err[256];
-	enum upin_err e;
-
-	r->pending--;
-	if (!res->transferred)
-		snprintf(f->error, sizeof(f->error), "%s: %s", f->url, res->error);
-	else if (res->status != 200)
-		snprintf(f->error, sizeof(f->error), "%s: HTTP %ld (is the upstream a ctlmirror?)",
-		    f->url, res->status);
-	else if ((e = upstream_pin_parse(res->body, res->len, &f->pins, err, sizeof(err))) != UPIN_OK)
-		snprintf(f->error, sizeof(f->error), "%s: %s: %s", f->url, upin_strerror(e), err);
-	else
-		f->ok = 1;
-	round_check_done(r);
-}
-
-/* The status.json of each upstream this mirror follows, beside the cabs. */
-static void
-start_follow(struct round *r)
-{
-	struct sync_ctx *ctx = r->ctx;
-	struct fetch_limits lim;
-	size_t u;
-
-	for (u = 0; u < ctx->cfg->n_upstream && u < CONFIG_MAX_LIST; u++) {
-		struct follow_fetch *f = &r->follow[u];
-
-		if (!ctx->cfg->upstream_follow_pin[u])
-			continue;
-		f->r = r;
-		f->upstream = u;
-		f->asked = 1;
-		if (upstream_pin_url(ctx->cfg->upstream[u], f->url, sizeof(f->url)) != 0) {
-			snprintf(f->error, sizeof(f->error), "%.300s: not an http or https URL",
-			    ctx->cfg->upstream[u]);
-			continue;
-		}
-		fetch_limits_of(ctx->cfg, UPSTREAM_PIN_MAX_BYTES, &lim);
-		r->pending++;
-		if (fetch_start(ctx->fetcher, f->url, NULL, NULL, &lim, on_follow, f) != 0) {
-			r->pending--;
-			snprintf(f->error, sizeof(f->error), "%.300s: cannot start the transfer",
-			    ctx->cfg->upstream[u]);
-		}
-	}
 }
 
 /* Each kind's cab from the upstreams in order, and authroot's sequence file. */
@@ -792,7 +544,7 @@ start_kinds(struct round *r)
 		}
 		start_cab(j);
 	}
-	start_follow(r);
+	sync_follow_start(r);
 }
 
 /* ---- the pinned roots, when the trust set lacks them ---- */
@@ -813,14 +565,14 @@ on_anchor(struct certfetch *cf, int stored, const char *why)
 	else if (ctx->certcache != NULL)
 		certcache_note_failure(ctx->certcache, cf->sha1, r->now, ctx->cfg->cert_retry_after);
 	if (--r->anchors_pending > 0) {
-		round_check_done(r);
+		sync_round_check_done(r);
 		return;
 	}
 	/* all answered: trust what came, then judge the lists with it */
 	if (ctx->anchors_fetched > 0 && trust_refresh(ctx, r->now, err, sizeof(err)) < 0)
-		log_event(r, EV_SYNC, KIND_AUTHROOT, "", "trust set not reloaded: %s", err);
+		sync_log_event(r, EV_SYNC, KIND_AUTHROOT, "", "trust set not reloaded: %s", err);
 	start_kinds(r);
-	round_check_done(r);
+	sync_round_check_done(r);
 }
 
 /*
@@ -912,7 +664,7 @@ sync_start(struct sync_ctx *ctx, time_t now)
 	memset(ctx->outcome, 0, sizeof(ctx->outcome));
 	r->pending++;	/* held while starting, so no callback ends the round early */
 	if (ctx->certs_only) {
-		start_certs(r);
+		sync_start_certs(r);
 	} else if (ctx->cfg->n_upstream == 0) {
 		for (k = KIND_AUTHROOT; k < KIND_COUNT; k++)
 			outcome(&ctx->outcome[k], 0, "failed", NULL, "no upstream configured");
@@ -920,7 +672,7 @@ sync_start(struct sync_ctx *ctx, time_t now)
 		start_kinds(r);
 	}
 	r->pending--;
-	round_check_done(r);
+	sync_round_check_done(r);
 	return 0;
 }
 

@@ -1,7 +1,7 @@
 /*
  * store.h - every version ever seen, in one LMDB environment.
  *
- * Named databases (DESIGN.md, "Store"):
+ * Named databases:
  *   meta      "schema" -> STORE_SCHEMA; checked at open
  *   blobs     sha256 (32 bytes) -> the file's bytes, each distinct file once
  *   versions  sha256 (32 bytes) -> version record (struct version, encoded)

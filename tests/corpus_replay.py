@@ -19,17 +19,19 @@ What it proves:
     signer's notBefore (035 at its thisUpdate: quarantined NOT_YET_VALID, health warns of a
     newer copy that failed), and a sequence file that disagrees with the cab (newer, older,
     absent, not hex; lower-case with a line end agrees);
-  - after EVERY round an independent model of DESIGN.md's rules (admitted = verified at first
+  - after EVERY round an independent model of the admission rules (admitted = verified at first
     sight; quarantined kept with its reason; served = pin, else the highest admitted sequence
     compared as a number, ties to the chain window ending last; a verifying copy older than
-    the newest admitted is a rollback even under a pin; the same bytes again change nothing),
+    the newest admitted is a rollback even under a pin; the same bytes again change nothing;
+    health warns while the last copy the upstream gave verified but is older than the newest:
+    "upstream serves an older version than this mirror"),
     fed only with MANIFEST.tsv and what the upstream handed out at which time, agrees with:
     the sync result, `versions --json` (every copy: status, reason, first seen, source),
     `status --json --at T` (served copy, pin, newest quarantined copy newer than the served
     one, health, exit code), and the audit log (exactly the expected new events: admitted,
     quarantined, rollback, inconsistent; nothing for duplicates);
-  - after an admitted round, sync asked the upstream for exactly the root certificates the
-    served CTL lists (the store has none yet; all 404 during the replay);
+  - after every round, sync asked the upstream for exactly the root certificates the
+    served CTL lists and the store lacks (the store has none yet; all 404 during the replay);
   - the daemon, started once on the empty store (503 then), serves after every round the
     served copy's exact bytes and its sequence as authrootseq.txt (never the upstream's
     sequence file), by the flat, DNS-pointed and forward-proxy routes in turn with a random
@@ -116,7 +118,7 @@ def verdict(row, when):
 # ---------------------------------------------------------------- the model
 
 class Model:
-    """DESIGN.md's admission and serving rules, over what the upstream handed out."""
+    """The admission and serving rules (docs/operations.md), over what the upstream handed out."""
 
     def __init__(self, source):
         self.copies = {}        # sha256 -> copy
@@ -126,6 +128,7 @@ class Model:
         self.order = 0
         self.inconsistent = 0
         self.source = source
+        self.older = False      # the last round's copy verified but is older than the newest
 
     def admitted(self):
         return [c for c in self.copies.values() if c["state"] == "admitted"]
@@ -158,6 +161,7 @@ class Model:
                 # whether validators of a copy that is not the newest are kept is sync's
                 # business (a 304 or a duplicate 200, no change either way): not scheduled
                 raise Broken(f"schedule: {row['file']} again right after it was seen as {last['state']}")
+            self.older = False
             return "unchanged", None, events          # 304: the cab is not even looked at
         self.last_etag = etag
         if row["sha256"] in self.copies:
@@ -176,6 +180,10 @@ class Model:
                                           "order": self.order}
             events.append((state, row["sequence"], iso(when)))
         self.last_copy = self.copies[row["sha256"]]
+        # a stale edge: the upstream serves a verified copy older than this mirror's newest
+        newest = self.newest_admitted()
+        self.older = (self.last_copy["state"] in ("admitted", "rollback") and newest is not None
+                      and self.last_copy["row"]["seq"] < newest["row"]["seq"])
         norm = seqfile_value(seqfile)
         if norm is not None and int(norm, 16) != row["seq"]:
             events.append(("inconsistent", row["sequence"], iso(when)))
@@ -200,6 +208,9 @@ class Model:
                 level = "warn"
         if self.newest_quarantined() is not None and level == "ok":
             level = "warn"
+        # "upstream serves an older version than this mirror"
+        if self.older and level == "ok":
+            level = "warn"
         # a pin that holds back newer verified versions (rollbacks among them) warns
         if self.pin is not None and level == "ok" and any(
                 c["state"] in ("admitted", "rollback") and c["row"]["seq"] > s["row"]["seq"]
@@ -209,7 +220,7 @@ class Model:
 
 
 def seqfile_value(body):
-    """What a sequence file says, as PROTOCOL.md's parsers read it (None: nothing usable)."""
+    """What a sequence file says, as its parsers read it (docs/operations.md) (None: nothing usable)."""
     if body is None:
         return None
     s = re.sub(rb"\s", b"", body).decode("latin-1").upper()
@@ -477,13 +488,12 @@ def replay(rows, up, m, daemon, model):
             check(("sequence file disagrees" in (a.get("text") or "")) == inconsistent,
                   f"{label}: sync text {a.get('text')!r}, sequence file disagreement expected: {inconsistent}")
             crt = [q for q in up.requests(since=since) if q["path"].endswith(".crt")]
-            if res == "admitted":
-                want = int(model.served()["row"]["entries"])
-                check(len(crt) == want and o.get("certs_failed") == want and o.get("certs_fetched") == 0,
-                      f"{label}: {len(crt)} .crt requests, certs_failed {o.get('certs_failed')}, "
-                      f"want the {want} roots the served CTL lists")
-            else:
-                check(not crt and o.get("certs_failed") == 0, f"{label}: {len(crt)} .crt requests after a round with nothing new")
+            # every round asks for the roots the served CTL lists and the store lacks (this
+            # upstream serves none, and a command keeps no memory of failures between rounds)
+            want = int(model.served()["row"]["entries"]) if model.served() is not None else 0
+            check(len(crt) == want and o.get("certs_failed") == want and o.get("certs_fetched") == 0,
+                  f"{label}: {len(crt)} .crt requests, certs_failed {o.get('certs_failed')}, "
+                  f"want the {want} roots the served CTL lists ({res})")
             if served_before is not model.served() and model.served() is not None:
                 tally["served changed"] = tally.get("served changed", 0) + 1
 

@@ -17,7 +17,7 @@
  *                        facts it must report ("-" where it can't parse)
  *                        and a phrase its detail must contain ("-": any)
  *
- * The signed files follow Microsoft's encoding (shared/docs/PROTOCOL.md):
+ * The signed files follow Microsoft's encoding, as seen on the real files (docs/verify.md):
  * PKCS#7 v1.5 SignedData whose encapsulated content is the CTL SEQUENCE itself
  * under [0] EXPLICIT (no OCTET STRING), a messageDigest over that SEQUENCE's
  * contents octets, and an RSA PKCS#1 v1.5 signature over the signed
@@ -25,7 +25,7 @@
  * (encoded with the verifier's own CTL_ASN1 template) and each case;
  * forge_cab.c signs and packs them.
  *
- * The disallowed and pin-rules lists are built to PROTOCOL.md's
+ * The disallowed and pin-rules lists are built to the facts of real copies,
  * "disallowedcertstl.cab and pinrulesstl.cab": signed by the same publisher
  * as authroot (EKU 10.3.9 only), a bare FILETIME sequenceNumber, a UTF-16LE
  * listIdentifier; disallowed entries are 16- and 48-byte hashes with no
@@ -88,10 +88,10 @@
 /* Seconds from 1601-01-01 (FILETIME's epoch) to 1970-01-01. */
 #define FILETIME_EPOCH	11644473600ULL
 
-/* The three lists (DESIGN.md, "The lists"). */
+/* The three lists (docs/verify.md, "The kind, and step 5"). */
 enum fkind { F_AUTHROOT, F_DISALLOWED, F_PINRULES, F_COUNT };
 
-/* How a kind's entries look (PROTOCOL.md). */
+/* How a kind's entries look (docs/verify.md, "The CTL"). */
 enum entry_shape {
 	E_THUMBPRINT,	/* 20-byte SHA-1, friendly name and key id (OCTET STRINGs) */
 	E_HASH,		/* 16- and 48-byte hashes, no attribute SET at all */
@@ -324,7 +324,7 @@ static const struct case_def cases[] = {
 	{ .name = "pinrules-ok", .reason = "OK",
 	  SIGNED(F_PINRULES, "2024-05-01T04:00:00Z", 5), BY(ID_AUTHROOT),
 	  .sha1 = 1, .nested = N_SHA256, .keep = 1 },
-	/* Served by Microsoft long after its signer expired (PROTOCOL.md). */
+	/* Served by Microsoft long after its signer expired, as the real one was. */
 	{ .name = "pinrules-expired", .reason = "EXPIRED", .build = B_SAME,
 	  .kind = F_PINRULES, .of = F_PINRULES, .at = AFTER_AT },
 	{ .name = "pinrules-as-disallowed", .reason = "CAB_MALFORMED",

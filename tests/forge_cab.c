@@ -2,7 +2,7 @@
  * forge_cab.c - the wrapping around a test CTL: Microsoft's PKCS#7 envelope
  * and the cabinet (stored blocks only), plus shared byte helpers.
  *
- * The verifier's first steps (DESIGN.md, Verification 1-3 and 6-7) are tested
+ * The verifier's first steps (docs/verify.md, steps 1-3 and 6-7) are tested
  * against files built here, so every field is written as the formats say,
  * CFDATA checksums included, rather than left for readers to forgive.
  */
@@ -184,7 +184,7 @@ out:
  * whole second ContentInfo. Microsoft's are detached SHA-256 signatures;
  * this one is the same CTL signed again by the same signer, with
  * spec->nested_md (SHA-1 unless set), a complete and valid SignedData. The
- * verifier only reports how many there are (DESIGN.md, Verification 7), so
+ * verifier only reports how many there are (docs/verify.md, step 7), so
  * either form serves.
  */
 static int

@@ -4,7 +4,7 @@
  *
  * forge.c decides what to build (the PKI, the CTLs, the cases); this module
  * only turns DER into signed, packed files, exactly as Microsoft's are laid
- * out (shared/docs/PROTOCOL.md), so that the verifier's checks can be tested
+ * out (docs/verify.md), so that the verifier's checks can be tested
  * one at a time on files broken in one place only.
  *
  * All functions return 0 on success and -1 on failure, after printing what

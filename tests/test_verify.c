@@ -261,7 +261,7 @@ countersigner_needs_time_stamping_eku(void **state)
 }
 
 /*
- * DESIGN.md, step 5: one signer EKU (10.3.9, or 10.3.31) for every kind; the
+ * docs/verify.md, step 5: one signer EKU (10.3.9, or 10.3.31) for every kind; the
  * kind is told by subjectUsage and the member name. The same publisher signs
  * the three forged lists, as Microsoft's does.
  */

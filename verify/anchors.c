@@ -12,7 +12,7 @@
 #include "verify/anchors.h"
 
 /*
- * The roots that sign Microsoft's trust lists (PROTOCOL.md, "Roots"), by
+ * The roots that sign Microsoft's trust lists (docs/verify.md), by
  * SHA-256, with the SHA-1 the upstream serves each under (<SHA1>.crt), so a
  * mirror with no anchors directory can fetch them and keep only the bytes
  * that match the pin.

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-/* DESIGN.md, verification step 1: the unpacked member may be at most this big. */
+/* Verification step 1 (docs/verify.md): the unpacked member may be at most this big. */
 #define CAB_MAX_MEMBER (16u * 1024 * 1024)
 
 enum cab_err {

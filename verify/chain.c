@@ -36,7 +36,7 @@ chain_subject(X509 *cert)
 /*
  * Microsoft's 1997 root is a v3 certificate without basicConstraints, which
  * OpenSSL refuses as a CA. It is acceptable exactly when it is the pinned
- * anchor at the top of the chain (DESIGN.md, verification step 4).
+ * anchor at the top of the chain (docs/verify.md, step 4).
  */
 static int
 verify_cb(int ok, X509_STORE_CTX *ctx)

@@ -4,7 +4,7 @@
  * Building and timing are separate: chain_build() finds the chain with time
  * checks off (so NO_CHAIN and UNTRUSTED_ROOT do not depend on the clock) and
  * records its validity window; chain_check_time() then says whether a given
- * time T falls inside it (DESIGN.md, verification steps 4 and 6).
+ * time T falls inside it (docs/verify.md, steps 4 and 6).
  */
 #ifndef CTLMIRROR_CHAIN_H
 #define CTLMIRROR_CHAIN_H

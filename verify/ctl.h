@@ -4,7 +4,7 @@
  * Bytes in, struct out; no I/O. The input is the DER of the CTL SEQUENCE
  * (tag and length included) as it sits inside the PKCS#7 SignedData.
  *
- * The three lists shape their entries differently (PROTOCOL.md): authroot
+ * The three lists shape their entries differently (docs/verify.md, "The CTL"): authroot
  * names each by a 20-byte SHA-1 with OCTET STRING attributes; disallowed by
  * 16- or 48-byte hashes with no attribute SET at all; pin rules by an ASCII
  * DNS name (up to 253 bytes) with INTEGER attribute values. All parse: an

@@ -23,7 +23,7 @@ enum shape {
 	SHOW_FILETIME,
 };
 
-/* The properties PROTOCOL.md names; 105 and 122 are seen without a known meaning. */
+/* The properties seen on the real lists and named by Microsoft; 105 and 122 are seen without a known meaning. */
 static const struct {
 	const char *oid, *name;
 	enum shape shape;

@@ -4,7 +4,7 @@
  *
  * An authroot entry's attributes are Windows certificate properties, OID
  * 1.3.6.1.4.1.311.10.11.<property id>, each with one OCTET STRING value
- * (PROTOCOL.md, "The CTL"). This module knows the ones PROTOCOL.md names and
+ * (docs/verify.md, "The CTL"). This module knows the ones seen on the real lists and
  * how to show their values; any other attribute is shown by its dotted OID
  * and its value in hex. Pure functions over bytes walked by ctl_attr_next()
  * (verify/ctl.h); no I/O, no clock: a FILETIME is converted, never compared
@@ -17,7 +17,7 @@
 
 #include "verify/ctl.h"
 
-/* Certificate property OIDs seen on the real lists (PROTOCOL.md). */
+/* Certificate property OIDs seen on the real lists (as seen on the real lists). */
 #define OID_PROP_EKU		"1.3.6.1.4.1.311.10.11.9"
 #define OID_PROP_KEY_ID		"1.3.6.1.4.1.311.10.11.20"
 #define OID_PROP_SUBJECT_MD5	"1.3.6.1.4.1.311.10.11.29"

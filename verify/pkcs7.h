@@ -4,7 +4,7 @@
  * Microsoft's lists are SignedData whose encapsulated content is the CTL
  * SEQUENCE itself ([0] EXPLICIT ANY, not an OCTET STRING), so `openssl cms`
  * and PKCS7_verify() cannot check them. This module does the steps by hand,
- * in DESIGN.md's order: parse (step 2), digest and signed attributes (2),
+ * in the order of docs/verify.md's steps: parse (step 2), digest and signed attributes (2),
  * signature (3), plus the countersignature (6) and nested signatures (7).
  */
 #ifndef CTLMIRROR_PKCS7_H
@@ -34,7 +34,7 @@ struct signed_ctl {
 
 /*
  * RFC 5280 id-kp-timeStamping. A countersignature fixes the verification
- * time only when its signer's certificate carries it (DESIGN.md step 6):
+ * time only when its signer's certificate carries it (docs/verify.md, step 6):
  * otherwise any certificate chaining to an anchor could stamp a file with a
  * time inside its chain's window and make it never expire.
  */

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <time.h>
 
-/* The three lists Windows fetches (DESIGN.md, "The lists"). */
+/* The three lists Windows fetches (docs/verify.md, "The kind, and step 5"). */
 enum ctl_kind {
 	KIND_UNKNOWN = 0,
 	KIND_AUTHROOT,

@@ -1,5 +1,5 @@
 /*
- * verify.c - the verification steps of DESIGN.md, in order.
+ * verify.c - the verification steps of docs/verify.md, in order.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,7 +17,7 @@
 #include "verify/verify.h"
 
 /*
- * Step 5, per kind (DESIGN.md, "The lists"): the OID the CTL's subjectUsage
+ * Step 5, per kind (docs/verify.md, "The kind, and step 5"): the OID the CTL's subjectUsage
  * must carry, and the EKUs a signer may carry. The same Microsoft
  * "Certificate Trust List Publisher" certificates (EKU 10.3.9) sign all three
  * lists, so the kind is told by subjectUsage, never by the signer;

@@ -1,5 +1,5 @@
 /*
- * verify.h - does this CTL file verify? (DESIGN.md, "Verification")
+ * verify.h - does this CTL file verify? (docs/verify.md)
  *
  * vfy_verify() takes the bytes of a .cab (or a bare .stl), the kind expected,
  * the pinned anchors and the time T, and fills a struct verdict. It reads no
@@ -37,7 +37,7 @@ struct vfy_params {
 /*
  * Verifies buf[0..len). Always fills *v (release with verdict_free()), with
  * as many facts as could be read before the first failing step, and returns
- * v->reason: VFY_OK only if every step of DESIGN.md holds.
+ * v->reason: VFY_OK only if every step of docs/verify.md holds.
  */
 enum vfy_reason vfy_verify(const unsigned char *buf, size_t len,
     const struct vfy_params *p, struct verdict *v);

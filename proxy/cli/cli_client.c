@@ -17,7 +17,7 @@
 
 #include "proxy/cli/cli.h"
 
-/* PROTOCOL.md, "Names from wincrypt.h": where a client keeps its root update state. */
+/* wincrypt.h's names (docs/clients.md): where a client keeps its root update state. */
 #define AUTOUPDATE_KEY "SOFTWARE\\Microsoft\\SystemCertificates\\AuthRoot\\AutoUpdate"
 
 /* A RootDirURL is a short URL; anything longer is a mistake (or an attack). */

@@ -1,7 +1,7 @@
 /*
  * route.h - which file or endpoint an HTTP request asks for.
  *
- * Clients reach ctlmirror three ways (DESIGN.md, "Client attachment"): as a
+ * Clients reach ctlmirror three ways (docs/operations.md, "What clients get"): as a
  * forward proxy (absolute URI naming a mirrored host), by DNS (Host: a
  * mirrored host, upstream's path), or flat under flat_prefix (RootDirURL).
  * The request target is parsed by libevent (evhttp_uri); this module only
