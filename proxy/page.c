@@ -23,7 +23,7 @@ enum page_msgid {
 	PM_VERSIONS, PM_RECENT_OF, PM_ALL_OF, PM_SHOW_ALL, PM_SHOW_RECENT, PM_COL_SEQ,
 	PM_COL_THIS_UPDATE, PM_COL_FIRST_SEEN, PM_COL_STATUS, PM_COL_REASON, PM_COL_SHA,
 	PM_NO_VERSIONS, PM_ST_ADMITTED, PM_ST_SERVED, PM_ST_PINNED, PM_ST_QUARANTINED,
-	PM_ST_ROLLBACK,
+	PM_ST_ROLLBACK, PM_LIST_SEP,
 	PM_COUNT
 };
 
@@ -95,6 +95,8 @@ static const char *const page_msgids[PM_COUNT] = {
 	[PM_ST_PINNED] = N_("pinned"),
 	[PM_ST_QUARANTINED] = N_("quarantined"),
 	[PM_ST_ROLLBACK] = N_("rollback"),
+	/* TRANSLATORS: between the parts of a pin's description */
+	[PM_LIST_SEP] = N_(", "),
 };
 
 const struct lang_msgs page_msgs = { page_msgids, PM_COUNT };
@@ -372,13 +374,13 @@ summary_kind(const struct page_view *v, const struct kind_health *h, FILE *out)
 				msg_data(v, out, PM_PINNED_BY, h->pin.by);
 			else
 				html(out, T(v, PM_PINNED_ADMIN));
-			fputs(", ", out);
+			html(out, T(v, PM_LIST_SEP));
 			if (h->pin.until)
 				msg_data(v, out, PM_UNTIL, isotime_format(h->pin.until, t, sizeof(t)));
 			else
 				html(out, T(v, PM_UNTIL_UNPINNED));
 			if (h->pin.reason[0]) {
-				fputs(", ", out);
+				html(out, T(v, PM_LIST_SEP));
 				msg_data(v, out, PM_PIN_REASON, h->pin.reason);
 			}
 		}

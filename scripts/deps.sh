@@ -3,7 +3,7 @@
 #   deps.sh        to build and run (make run)
 #   deps.sh lint   also the static analysers and clang (make lint)
 #   deps.sh test   also what the test suite uses: the lint tools, clang for the ThreadSanitizer
-#                  build, Chromium to render the status page, systemd for systemd-analyze
+#                  build, Chromium (and a Japanese font) to render the status page, systemd for systemd-analyze
 #                  (the unit file's security score), node to evaluate the PAC file (make test)
 #   deps.sh bench  also nginx and wrk, the reference and the load generator (make bench)
 #   deps.sh fuzz   also clang and its libFuzzer runtime (make fuzz; make test runs fuzz-smoke,
@@ -17,7 +17,7 @@ lint="clang clang-tidy cppcheck"
 fuzz="clang libclang-rt-14-dev"
 case "${1:-}" in
 lint) pkgs="$pkgs $lint" ;;
-test) pkgs="$pkgs $lint $fuzz chromium systemd nodejs" ;;
+test) pkgs="$pkgs $lint $fuzz chromium fonts-ipafont-gothic systemd nodejs" ;;
 bench) pkgs="$pkgs nginx wrk" ;;
 fuzz) pkgs="$pkgs $fuzz" ;;
 "") ;;
