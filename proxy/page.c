@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "proxy/hex.h"
 #include "proxy/page.h"
@@ -485,6 +486,7 @@ timeline(const struct page_view *v, FILE *out)
 	char t1[ISOTIME_LEN], t2[ISOTIME_LEN], buf[512], label[8], month[32];
 	int k, m, y, mo, height = TL_TOP + (KIND_COUNT - KIND_AUTHROOT) * TL_LANE + 4;
 	time_t tick;
+	struct tm tm;
 	size_t i;
 
 	fputs("<section id=\"timeline\"><h2>", out);
@@ -493,9 +495,10 @@ timeline(const struct page_view *v, FILE *out)
 	fprintf(out, "<svg class=\"timeline\" viewBox=\"0 0 1000 %d\" width=\"100%%\" role=\"img\" "
 	    "preserveAspectRatio=\"xMinYMin meet\">\n", height);
 	/* a line and a label at each month's start; a label every other month */
-	isotime_format(start, t1, sizeof(t1));	/* "YYYY-MM-..." */
-	y = atoi(t1);
-	mo = atoi(t1 + 5);
+	if (gmtime_r(&start, &tm) == NULL)
+		memset(&tm, 0, sizeof(tm));
+	y = tm.tm_year + 1900;
+	mo = tm.tm_mon + 1;
 	for (m = 0; m <= 12; m++) {
 		if (++mo > 12) {
 			mo = 1;
