@@ -230,11 +230,14 @@ settle(struct kind_job *j)
 		}
 	}
 	/*
-	 * Whatever came of authroot (new, unchanged, failed), every root the
-	 * served CTL lists must be stored: a round cut short, or a fetch that
-	 * failed, is made good here, with no `sync --certs`.
+	 * The daemon's rounds (they remember failures: certcache): whatever came
+	 * of authroot (new, unchanged, failed), every root the served CTL lists
+	 * must be stored, so a round cut short, or a fetch that failed, is made
+	 * good here, with no `sync --certs`. A command's round, which remembers
+	 * nothing between runs, does it when it admitted a version (--certs: any
+	 * time), or every run would ask again for every root the upstream lacks.
 	 */
-	if (j->kind == KIND_AUTHROOT)
+	if (j->kind == KIND_AUTHROOT && (ctx->certcache != NULL || strcmp(o->result, "admitted") == 0))
 		sync_start_certs(r);
 }
 
@@ -467,6 +470,21 @@ on_cert(struct certfetch *cf, int stored, const char *why)
 	sync_round_check_done(r);
 }
 
+/* Is the certificate stored now (by a client's fetch or an import since the round began)? */
+static int
+cert_stored(struct store *s, const unsigned char sha1[20])
+{
+	struct store_snap *snap;
+	int has = 0;
+
+	if (store_snap_begin(s, &snap) != STORE_OK)
+		return 0;
+	if (store_snap_has_cert(snap, sha1, &has) != STORE_OK)
+		has = 0;
+	store_snap_end(snap);
+	return has;
+}
+
 /* Keeps CERT_PARALLEL certificate transfers running until all are done. */
 static void
 pump_certs(struct round *r)
@@ -479,6 +497,12 @@ pump_certs(struct round *r)
 		/* one a client asked for is being fetched already: that transfer stores it */
 		if (ctx->certcache != NULL && !certcache_begin(ctx->certcache, cf->sha1))
 			continue;
+		/* the round's list was made at its start: a client's fetch may have stored it since */
+		if (cert_stored(ctx->store, cf->sha1)) {
+			if (ctx->certcache != NULL)
+				certcache_end(ctx->certcache, cf->sha1, 1);
+			continue;
+		}
 		r->pending++;
 		if (certfetch_start(cf, ctx->fetcher, ctx->store, ctx->cfg, cf->sha1, NULL,
 		    r->now, on_cert, r) != 0) {
